@@ -1,0 +1,45 @@
+"""Installs the hsl-bioner AllenNLP plugin.
+
+The stack is pinned to the last AllenNLP release and what works with it: allennlp 2.10.1 needs
+torch 1.12 and transformers < 4.21, which have no wheels for Python 3.11+, and numpy 2 breaks
+torch 1.12 and spaCy at import time.
+"""
+import sys
+
+from setuptools import find_packages, setup
+
+if sys.version_info[:2] != (3, 10):
+    sys.exit(
+        "hsl-bioner needs Python 3.10 (found %d.%d): allennlp 2.10.1 pins torch 1.12 and "
+        "transformers < 4.21, which have no wheels for Python 3.11 or newer. Create the environment "
+        "with a Python 3.10 interpreter, e.g. `make venv PYTHON=/path/to/python3.10`."
+        % sys.version_info[:2]
+    )
+
+setup(
+    name="hsl-bioner",
+    version="0.1.0",
+    description=(
+        "Biomedical named-entity recognition with hierarchical shared transfer learning "
+        "(XLNet-CRF, MTL-LS) as an AllenNLP plugin"
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["hsl_bioner", "hsl_bioner.*"]),
+    python_requires=">=3.10,<3.11",
+    install_requires=[
+        "allennlp==2.10.1",
+        "allennlp-models==2.10.1",
+        "torch>=1.10,<1.13",
+        "transformers>=4.1,<4.21",
+        "numpy<2",
+        "sentencepiece",
+        "safetensors",
+        "jsonnet",
+        "matplotlib",
+    ],
+    extras_require={
+        "dev": ["pytest", "hypothesis", "ruff"],
+    },
+)
