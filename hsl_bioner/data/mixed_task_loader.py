@@ -1,0 +1,279 @@
+"""A data loader whose batches mix instances of several tasks, bucketed by length."""
+
+import logging
+import math
+import random
+from typing import Dict, Iterator, List, Mapping, Optional, Union
+
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.common.util import lazy_groups_of
+from allennlp.data.batch import Batch
+from allennlp.data.data_loaders.data_loader import DataLoader, TensorDict
+from allennlp.data.data_loaders.multitask_epoch_sampler import MultiTaskEpochSampler
+from allennlp.data.dataset_readers.multitask import MultiTaskDatasetReader
+from allennlp.data.instance import Instance
+from allennlp.data.vocabulary import Vocabulary
+from allennlp.nn.util import move_to_device
+
+logger = logging.getLogger(__name__)
+
+
+@MultiTaskEpochSampler.register("temperature")
+class TemperatureSampler(MultiTaskEpochSampler):
+    """Samples task t with probability proportional to ``size_t ** (1 / temperature)``.
+
+    Temperature 1 is proportional sampling, a large temperature tends to uniform; values in between
+    up-weight small data sets without starving the large ones.
+
+    Registered as a `MultiTaskEpochSampler` with name "temperature".
+
+    # Parameters
+
+    temperature : `float`, optional (default = `2.0`)
+        Must be positive.
+    """
+
+    def __init__(self, temperature: float = 2.0) -> None:
+        if temperature <= 0:
+            raise ConfigurationError(f"temperature must be positive, got {temperature}.")
+        self.temperature = temperature
+
+    def get_task_proportions(self, data_loaders: Mapping[str, object]) -> Dict[str, float]:
+        weights = {
+            task: len(data) ** (1.0 / self.temperature) for task, data in data_loaders.items()
+        }  # type: ignore
+        total = sum(weights.values())
+        return {task: weight / total for task, weight in weights.items()}
+
+
+def parse_data_paths(data_path: Union[str, Dict[str, str]], tasks: List[str]) -> Dict[str, str]:
+    """Data paths per task, from a dict or from a string.
+
+    A string is one path (allowed when there is a single task) or comma-separated ``TASK=PATH``
+    items, so that ``allennlp evaluate`` can score one data set's test file against its own task
+    head: ``allennlp evaluate model.tar.gz NCBI-disease=test.tsv``. (``allennlp evaluate`` also
+    accepts a JSON object, ``'{"NCBI-disease": "test.tsv"}'``, which arrives here as a dict.)"""
+    if isinstance(data_path, Mapping):
+        paths = dict(data_path)
+    else:
+        paths = {}
+        for item in str(data_path).split(","):
+            task, sep, path = item.partition("=")
+            if sep and task in tasks:
+                paths[task] = path
+            elif len(tasks) == 1:
+                paths[tasks[0]] = item
+            else:
+                raise ConfigurationError(
+                    f"Cannot tell which task '{item}' belongs to: this model has tasks "
+                    f"{', '.join(tasks)}. Write TASK=PATH, e.g. {tasks[0]}={item}."
+                )
+    unknown = sorted(set(paths) - set(tasks))
+    if unknown:
+        raise ConfigurationError(
+            f"No reader for task(s) {', '.join(unknown)}; the readers are for {', '.join(tasks)}."
+        )
+    if not paths:
+        raise ConfigurationError("No data paths given.")
+    return paths
+
+
+@DataLoader.register("mixed_task")
+class MixedTaskDataLoader(DataLoader):
+    """Reads one file per task with the task's reader and yields batches that mix tasks.
+
+    Within an epoch, instances from all tasks are pooled, sorted by their length in word pieces
+    (with noise, so that batches differ between epochs), cut into batches and the batches shuffled:
+    little padding, and every batch may hold several tasks; the model runs the shared encoder
+    layers once per batch and routes each instance to its own task's upper layers and head.
+
+    What an epoch is: by default, every instance of every task once (tasks contribute in proportion
+    to their size). With a `sampler`, an epoch is `instances_per_epoch` instances (default: the
+    total size of all tasks) drawn from the tasks in the sampler's proportions; each task's
+    instances are cycled through in a fresh random order, so small tasks repeat and large ones are
+    seen partially.
+
+    Why not AllenNLP's `MultiTaskDataLoader`: it needs a data path for every task (so one data
+    set's test file cannot be evaluated alone), its samplers only apply with a fixed epoch size,
+    and its schedulers neither bucket by length nor bound a batch's size in pieces. We reuse its
+    `MultiTaskDatasetReader` (which stamps the task on each instance) and its epoch samplers.
+
+    Registered as a `DataLoader` with name "mixed_task".
+
+    # Parameters
+
+    reader : `MultiTaskDatasetReader`
+        One reader per task (`"type": "multitask"`).
+    data_path : `Union[str, Dict[str, str]]`
+        Task -> file; or a string, see `parse_data_paths`. Tasks without a path are not read.
+    batch_size : `int`, optional (default = `8`)
+        Maximum number of instances in a batch.
+    max_pieces : `int`, optional (default = `None`)
+        If given, a batch also holds at most this many word pieces counting padding (instances x
+        longest instance), which bounds memory whatever the input: a very long sentence gets a
+        batch of its own (its pieces are folded into segments by the encoder).
+    sampler : `MultiTaskEpochSampler`, optional (default = `None`)
+        "uniform", "proportional", "weighted" (AllenNLP's) or "temperature"; see above.
+    instances_per_epoch : `int`, optional (default = `None`)
+        Epoch size when a sampler is given.
+    padding_noise : `float`, optional (default = `0.1`)
+        Relative noise added to lengths before sorting (0 when `shuffle` is false).
+    shuffle : `bool`, optional (default = `True`)
+        Shuffle instances and batches; set false for validation and evaluation.
+    cuda_device : `Union[int, str, torch.device]`, optional (default = `None`)
+        Set by the trainer; not usually given in a config.
+    """
+
+    def __init__(
+        self,
+        reader: MultiTaskDatasetReader,
+        data_path: Union[str, Dict[str, str]],
+        batch_size: int = 8,
+        max_pieces: Optional[int] = None,
+        sampler: Optional[MultiTaskEpochSampler] = None,
+        instances_per_epoch: Optional[int] = None,
+        padding_noise: float = 0.1,
+        shuffle: bool = True,
+        cuda_device: Optional[Union[int, str, torch.device]] = None,
+    ) -> None:
+        if not isinstance(reader, MultiTaskDatasetReader):
+            raise ConfigurationError(
+                "The mixed_task data loader needs a 'multitask' dataset reader "
+                "(one reader per task)."
+            )
+        if batch_size < 1:
+            raise ConfigurationError(f"batch_size must be at least 1, got {batch_size}.")
+        if instances_per_epoch is not None and sampler is None:
+            raise ConfigurationError("instances_per_epoch needs a sampler (e.g. 'proportional').")
+        self.readers = reader.readers
+        self.data_paths = parse_data_paths(data_path, list(self.readers))
+        self.batch_size = batch_size
+        self.max_pieces = max_pieces
+        self.sampler = sampler
+        self.instances_per_epoch = instances_per_epoch
+        self.padding_noise = padding_noise if shuffle else 0.0
+        self.shuffle = shuffle
+        self.cuda_device: Optional[torch.device] = None
+        if cuda_device is not None:
+            self.cuda_device = (
+                torch.device(cuda_device)
+                if not isinstance(cuda_device, torch.device)
+                else cuda_device
+            )
+        self._vocab: Optional[Vocabulary] = None
+        self._instances: Optional[Dict[str, List[Instance]]] = None
+        self._cycles: Dict[str, Iterator[Instance]] = {}
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def _read(self) -> Dict[str, List[Instance]]:
+        if self._instances is None:
+            self._instances = {}
+            for task, path in self.data_paths.items():
+                instances = list(self.readers[task].read(path))
+                if not instances:
+                    raise ConfigurationError(f"Task '{task}' has no instances in {path}.")
+                logger.info("Task %s: %d instances from %s", task, len(instances), path)
+                self._instances[task] = instances
+            if self._vocab is not None:
+                self._index_all()
+        return self._instances
+
+    def _index_all(self) -> None:
+        assert self._instances is not None and self._vocab is not None
+        for instances in self._instances.values():
+            for instance in instances:
+                instance.index_fields(self._vocab)
+
+    def iter_instances(self) -> Iterator[Instance]:
+        for instances in self._read().values():
+            yield from instances
+
+    def index_with(self, vocab: Vocabulary) -> None:
+        self._vocab = vocab
+        if self._instances is not None:
+            self._index_all()
+
+    def set_target_device(self, device: torch.device) -> None:
+        self.cuda_device = device
+
+    # --- batching ----------------------------------------------------------------------------
+
+    def _epoch_instances(self) -> List[Instance]:
+        data = self._read()
+        if self.sampler is None:
+            return [instance for instances in data.values() for instance in instances]
+        proportions = self.sampler.get_task_proportions(data)  # type: ignore[arg-type]
+        total = sum(proportions.values())
+        size = self.instances_per_epoch or sum(len(instances) for instances in data.values())
+        epoch: List[Instance] = []
+        for task, proportion in proportions.items():
+            count = math.floor(proportion * size / total)
+            epoch.extend(next(self._cycle(task)) for _ in range(count))
+        return epoch
+
+    def _cycle(self, task: str) -> Iterator[Instance]:
+        if task not in self._cycles:
+
+            def endless() -> Iterator[Instance]:
+                instances = list(self._read()[task])
+                while True:
+                    if self.shuffle:
+                        random.shuffle(instances)
+                    yield from instances
+
+            self._cycles[task] = endless()
+        return self._cycles[task]
+
+    @staticmethod
+    def _num_pieces(instance: Instance) -> int:
+        lengths = instance.fields["tokens"].get_padding_lengths()
+        piece_keys = [key for key in lengths if key.endswith("token_ids")]
+        return (
+            max(lengths[key] for key in piece_keys)
+            if piece_keys
+            else lengths.get("tokens___tokens", 0)
+        )
+
+    def _batches(self, instances: List[Instance]) -> List[List[Instance]]:
+        def noisy(length: int) -> float:
+            return length + random.uniform(-1, 1) * self.padding_noise * length
+
+        keyed = [(noisy(self._num_pieces(instance)), i) for i, instance in enumerate(instances)]
+        order = [i for _, i in sorted(keyed)]
+        if self.max_pieces is None:
+            batches = [list(group) for group in lazy_groups_of(order, self.batch_size)]
+        else:
+            batches, current, longest = [], [], 0
+            for i in order:
+                length = self._num_pieces(instances[i])
+                grown = max(longest, length)
+                if current and (
+                    len(current) == self.batch_size or grown * (len(current) + 1) > self.max_pieces
+                ):
+                    batches.append(current)
+                    current, grown = [], length
+                current.append(i)
+                longest = grown
+            if current:
+                batches.append(current)
+        if self.shuffle:
+            random.shuffle(batches)
+        return [[instances[i] for i in batch] for batch in batches]
+
+    def __len__(self) -> int:
+        # Exact without a piece budget; with one, the count depends on the noisy sort, and this
+        # lower bound is what the learning-rate schedulers and progress bars get.
+        data = self._read()
+        size = sum(len(instances) for instances in data.values())
+        if self.sampler is not None and self.instances_per_epoch is not None:
+            size = self.instances_per_epoch
+        return math.ceil(size / self.batch_size)
+
+    def __iter__(self) -> Iterator[TensorDict]:
+        if self._vocab is None:
+            raise ValueError("index_with(vocab) must be called before iterating over batches.")
+        device = -1 if self.cuda_device is None else self.cuda_device
+        for batch in self._batches(self._epoch_instances()):
+            yield move_to_device(Batch(batch).as_tensor_dict(), device)

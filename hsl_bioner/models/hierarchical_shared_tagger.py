@@ -1,0 +1,290 @@
+"""The multi-task XLNet-CRF tagger of hierarchical shared transfer learning."""
+
+import logging
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.common.lazy import Lazy
+from allennlp.data import TextFieldTensors, Vocabulary
+from allennlp.models.model import Model
+from allennlp.modules import ConditionalRandomField
+from allennlp.modules.conditional_random_field import allowed_transitions
+from allennlp.nn import InitializerApplicator
+from allennlp.nn.util import get_text_field_mask
+from allennlp.training.metrics import SpanBasedF1Measure
+
+from hsl_bioner.modules.crf_marginals import crf_marginals
+from hsl_bioner.modules.split_embedder import SplitTransformerEmbedder
+
+logger = logging.getLogger(__name__)
+
+
+def label_namespace(group: str) -> str:
+    """The vocabulary namespace of a group's tags; each task's reader writes its tags there."""
+    return f"{group}_labels"
+
+
+class _TaggingHead(torch.nn.Module):
+    """Projection from word vectors to tag scores, and a CRF whose transitions are constrained to
+    the tag scheme (so decoding never yields e.g. ``O I-Disease`` under BIO)."""
+
+    def __init__(self, input_dim: int, labels: Dict[int, str], label_encoding: str, dropout: float):
+        super().__init__()
+        self.dropout = torch.nn.Dropout(dropout)
+        self.projection = torch.nn.Linear(input_dim, len(labels))
+        self.crf = ConditionalRandomField(
+            len(labels),
+            constraints=allowed_transitions(label_encoding, labels),
+            include_start_end_transitions=True,
+        )
+
+    def forward(self, words: torch.Tensor) -> torch.Tensor:
+        return self.projection(self.dropout(words))
+
+
+@Model.register("hierarchical_shared_tagger")
+class HierarchicalSharedTagger(Model):
+    """A transformer-CRF tagger for several tasks (data sets) at once, with hierarchical sharing.
+
+    Every instance carries the name of its task. Tasks are gathered into *groups*; a group owns an
+    upper stack of encoder layers ``[k, n)`` and a tagging head (projection + CRF). The embeddings
+    and layers ``[0, k)`` are shared by all groups and run once per batch, so batches may mix tasks.
+    The paper's regimes are compositions of these parameters, not code paths:
+
+    - STL: one task.
+    - MTL-XC: all tasks of a category in ONE group (every parameter shared; scores still per task).
+    - MTL-LS: each task its own group, k = slicing rate x n; the lower layers initialised from an
+      MTL-XC archive (see the `from_archive` initializer).
+
+    Registered as a `Model` with name "hierarchical_shared_tagger".
+
+    # Parameters
+
+    vocab : `Vocabulary`
+        Holds one tag namespace per group, named `<group>_labels` (see `label_namespace`).
+    embedder : `Lazy[SplitTransformerEmbedder]`
+        The split encoder ("split_transformer_mismatched" parameters without `upper_stacks`, which
+        this model fills in with the group names).
+    tasks : `Sequence[str]`
+        Names of the tasks (data sets), as stamped on instances by the multi-task reader.
+    groups : `Dict[str, Sequence[str]]`, optional (default = `None`)
+        Group name -> its tasks. A task in no group forms a group of its own named after it.
+        Names must not contain '.'.
+    label_encoding : `str`, optional (default = `"BIO"`)
+        The tag scheme the readers produce ("BIO", "IOB1" or "BIOUL"); constrains the CRFs and
+        tells the metrics how to read spans.
+    dropout : `float`, optional (default = `0.0`)
+        Dropout on word vectors before each projection (the encoder has its own dropout).
+    initializer : `InitializerApplicator`, optional
+        Applied after construction, e.g. MTL-LS initialisation from an MTL-XC archive.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        embedder: Lazy[SplitTransformerEmbedder],
+        tasks: Sequence[str],
+        groups: Optional[Dict[str, Sequence[str]]] = None,
+        label_encoding: str = "BIO",
+        dropout: float = 0.0,
+        initializer: InitializerApplicator = InitializerApplicator(),
+        **kwargs,
+    ) -> None:
+        super().__init__(vocab, **kwargs)
+        if not tasks:
+            raise ConfigurationError("The model needs at least one task.")
+        self.tasks = list(tasks)
+        self.group_of_task = _group_tasks(self.tasks, groups or {})
+        self.groups = list(dict.fromkeys(self.group_of_task.values()))
+        self.label_encoding = label_encoding
+        self.embedder = embedder.construct(upper_stacks=self.groups)
+        self.heads = torch.nn.ModuleDict()
+        for group in self.groups:
+            labels = self._labels_of(group)
+            self.heads[group] = _TaggingHead(
+                self.embedder.get_output_dim(), labels, label_encoding, dropout
+            )
+        self.metrics = {
+            task: SpanBasedF1Measure(
+                vocab,
+                tag_namespace=label_namespace(self.group_of_task[task]),
+                label_encoding=label_encoding,
+            )
+            for task in self.tasks
+        }
+        self._tasks_seen: set = set()
+        initializer(self)
+
+    def _labels_of(self, group: str) -> Dict[int, str]:
+        namespace = label_namespace(group)
+        labels = self.vocab.get_index_to_token_vocabulary(namespace)
+        if not labels or set(labels.values()) <= {"@@PADDING@@", "@@UNKNOWN@@"}:
+            raise ConfigurationError(
+                f"The vocabulary has no tags in namespace '{namespace}' for group '{group}': set "
+                f"label_namespace: '{namespace}' in the readers of its tasks "
+                f"({', '.join(t for t, g in self.group_of_task.items() if g == group)})."
+            )
+        return labels
+
+    def forward(  # type: ignore
+        self,
+        tokens: TextFieldTensors,
+        tags: Optional[torch.LongTensor] = None,
+        task: Optional[List[str]] = None,
+        metadata: Optional[List[Dict[str, Any]]] = None,
+        **kwargs,
+    ) -> Dict[str, Any]:
+        """
+        # Parameters
+
+        tokens : `TextFieldTensors`
+            From a `pretrained_transformer_mismatched` indexer, under the key "tokens".
+        tags : `torch.LongTensor`, optional
+            Gold tags ``[batch, words]``, each row in its own group's namespace.
+        task : `List[str]`, optional
+            The task of each instance; may be left out when the model has a single task.
+        metadata : `List[Dict[str, Any]]`, optional
+            Passed through (the reader puts the words there).
+
+        # Returns
+
+        "tags" (best tag index sequence per instance), "task", "mask", "words" when known, and
+        "loss" (mean negative CRF log-likelihood per instance) when gold tags are given.
+        """
+        batch_size = tokens["tokens"]["token_ids"].size(0)
+        task = self._check_tasks(task, batch_size)
+        row_groups = [self.group_of_task[t] for t in task]
+        words = self.embedder(**tokens["tokens"], stacks=row_groups)
+        mask = get_text_field_mask(tokens)
+
+        output: Dict[str, Any] = {"task": task, "mask": mask}
+        predicted: List[Optional[List[int]]] = [None] * batch_size
+        logits_by_row: List[Optional[torch.Tensor]] = [None] * batch_size
+        total_log_likelihood = words.new_zeros(())
+        for group, rows in _rows_by_key(row_groups).items():
+            head = self.heads[group]
+            index = torch.tensor(rows, device=words.device)
+            group_mask = mask.index_select(0, index)
+            logits = head(words.index_select(0, index))
+            best = head.crf.viterbi_tags(logits, group_mask)
+            for j, row in enumerate(rows):
+                predicted[row] = best[j][0]
+                logits_by_row[row] = logits[j]
+            if tags is not None:
+                group_tags = tags.index_select(0, index)
+                total_log_likelihood = total_log_likelihood + head.crf(
+                    logits, group_tags, group_mask
+                )
+                self._update_metrics(task, rows, logits, best, group_tags, group_mask)
+        output["tags"] = predicted
+        output["logits"] = logits_by_row
+        if tags is not None:
+            output["loss"] = -total_log_likelihood / batch_size
+        if metadata is not None:
+            output["words"] = [m["words"] for m in metadata]
+        return output
+
+    def _check_tasks(self, task: Optional[List[str]], batch_size: int) -> List[str]:
+        if task is None:
+            if len(self.tasks) != 1:
+                raise ConfigurationError(
+                    f"This model has tasks {', '.join(self.tasks)}: instances must carry a 'task' "
+                    "field (read them with the 'multitask' dataset reader)."
+                )
+            return [self.tasks[0]] * batch_size
+        unknown = sorted(set(task) - set(self.tasks))
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown task(s) {', '.join(unknown)}; this model knows {', '.join(self.tasks)}."
+            )
+        return list(task)
+
+    def _update_metrics(
+        self,
+        task: List[str],
+        rows: List[int],
+        logits: torch.Tensor,
+        best: List[Any],
+        gold: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> None:
+        # SpanBasedF1Measure reads the argmax of its "predictions": one-hot of the Viterbi path.
+        one_hot = torch.zeros_like(logits)
+        for j, (path, _) in enumerate(best):
+            one_hot[j, torch.arange(len(path)), torch.tensor(path, dtype=torch.long)] = 1
+        for t, task_rows in _rows_by_key([task[row] for row in rows]).items():
+            index = torch.tensor(task_rows, device=logits.device)
+            self.metrics[t](one_hot[index], gold[index], mask[index])
+            self._tasks_seen.add(t)
+
+    def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
+        """Turns tag indices into tag strings, each row through its own group's namespace, and adds
+        "tag_probs": the CRF marginal probability of each decoded tag (a confidence)."""
+        tags, tag_probs = [], []
+        for row, (path, task) in enumerate(zip(output_dict["tags"], output_dict["task"])):
+            group = self.group_of_task[task]
+            crf = self.heads[group].crf
+            marginals = crf_marginals(crf, output_dict["logits"][row][: len(path)].detach())
+            tag_probs.append([marginals[i, tag].item() for i, tag in enumerate(path)])
+            namespace = label_namespace(group)
+            tags.append([self.vocab.get_token_from_index(tag, namespace=namespace) for tag in path])
+        output_dict["tags"] = tags
+        output_dict["tag_probs"] = tag_probs
+        del output_dict["logits"]
+        return output_dict
+
+    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        """Per task: `<task>_precision`, `<task>_recall`, `<task>_f1` (entity level: exact span and
+        type, as conlleval), plus `<task>_<type>_f1` for tasks with several entity types; overall
+        `precision`, `recall`, `f1`: macro averages over the tasks seen since the last reset."""
+        metrics: Dict[str, float] = {}
+        for task in self.tasks:
+            if task not in self._tasks_seen:
+                continue
+            scores = self.metrics[task].get_metric(reset=reset)
+            for name in ("precision", "recall"):
+                metrics[f"{task}_{name}"] = scores[f"{name}-overall"]
+            metrics[f"{task}_f1"] = scores["f1-measure-overall"]
+            types = [key[len("f1-measure-") :] for key in scores if key.startswith("f1-measure-")]
+            types.remove("overall")
+            if len(types) > 1:
+                for entity_type in types:
+                    metrics[f"_{task}_{entity_type}_f1"] = scores[f"f1-measure-{entity_type}"]
+        seen = [t for t in self.tasks if t in self._tasks_seen]
+        for name in ("precision", "recall", "f1"):
+            metrics[name] = sum(metrics[f"{t}_{name}"] for t in seen) / len(seen) if seen else 0.0
+        if reset:
+            self._tasks_seen = set()
+        return metrics
+
+    default_predictor = "bioner"
+
+
+def _group_tasks(tasks: List[str], groups: Dict[str, Sequence[str]]) -> Dict[str, str]:
+    group_of_task: Dict[str, str] = {}
+    for group, members in groups.items():
+        for task in members:
+            if task not in tasks:
+                raise ConfigurationError(
+                    f"Group '{group}' lists '{task}', which is not among the tasks "
+                    f"({', '.join(tasks)})."
+                )
+            if task in group_of_task:
+                raise ConfigurationError(
+                    f"Task '{task}' is in two groups: '{group_of_task[task]}' and '{group}'."
+                )
+            group_of_task[task] = group
+    for task in tasks:
+        group_of_task.setdefault(task, task)
+    for group in set(group_of_task.values()):
+        if not group or "." in group:
+            raise ConfigurationError(f"Invalid group name {group!r}: no '.' allowed.")
+    return group_of_task
+
+
+def _rows_by_key(keys: Sequence[str]) -> Dict[str, List[int]]:
+    rows: Dict[str, List[int]] = {}
+    for row, key in enumerate(keys):
+        rows.setdefault(key, []).append(row)
+    return rows

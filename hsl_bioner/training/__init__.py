@@ -1,0 +1,1 @@
+from hsl_bioner.training.layerwise_adamw import LayerwiseAdamWOptimizer  # noqa: F401

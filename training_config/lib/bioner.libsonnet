@@ -1,0 +1,103 @@
+// Building blocks of the hsl-bioner experiments. The top-level configs (stl, mtl_xc, mtl_ls)
+// differ only in what they pass to `experiment`: which data sets, how they are grouped, where the
+// encoder is split, and what the shared layers are initialised from.
+local datasets = import 'datasets.libsonnet';
+
+{
+  // A setting from the environment (defaults in hsl_bioner/settings.py).
+  setting(name):: std.extVar('HSL_BIONER_' + name),
+
+  // The data sets of `category` in `list`.
+  of_category(list, category)::
+    local chosen = [d for d in list if d.category == category];
+    if std.length(chosen) == 0
+    then error 'No data set of category "%s"; categories: %s' % [category, std.join(', ', std.set([d.category for d in list]))]
+    else chosen,
+
+  // The data set called `name` in `list`.
+  named(list, name)::
+    local chosen = [d for d in list if d.name == name];
+    if std.length(chosen) == 0
+    then error 'No data set "%s"; data sets: %s' % [name, std.join(', ', [d.name for d in list])]
+    else chosen[0],
+
+  // The encoder: a Hugging Face name or local folder; pieces beyond max_length are folded.
+  encoder(name, max_length=512):: { name: name, max_length: max_length },
+
+  // Optimizer (the paper: AdamW, lr 3e-5, eps 1e-6, no warm-up, layer-wise decay 0.9).
+  optimizer(lr=3e-5, head_lr=null):: {
+    type: 'layerwise_adamw',
+    lr: lr,
+    eps: 1e-6,
+    layer_decay: 0.9,
+    [if head_lr != null then 'head_lr']: head_lr,
+  },
+
+  // MTL-LS: embeddings and shared lower layers from a trained (MTL-XC) archive; everything else
+  // keeps its initialisation (upper layers pre-trained, CRFs random).
+  shared_layers_from(archive, encoder):: {
+    regexes: [
+      ['embedder\\.transformer_model\\.(base|lower_layers)\\..*',
+       { type: 'from_archive', archive_file: archive, encoder: encoder.name }],
+    ],
+  },
+
+  // One IOB reader per task: the task's entity type becomes its category's type, and its tags go
+  // to the vocabulary namespace of its group's head.
+  reader(dataset, group, encoder):: {
+    type: 'bioner_iob',
+    token_indexers: {
+      tokens: {
+        type: 'pretrained_transformer_mismatched',
+        model_name: encoder.name,
+        max_length: encoder.max_length,
+      },
+    },
+    type_map: { [dataset.entity_type]: datasets.category_types[dataset.category] },
+    label_namespace: group + '_labels',
+  },
+
+  // A whole experiment.
+  //   tasks        data set entries (see datasets.libsonnet)
+  //   groups       {group: [task names]}: tasks of a group share upper layers and head (MTL-XC)
+  //   split        {shared_layers: k} or {slicing_rate: k/n}; {} shares every layer
+  //   initializer  e.g. shared_layers_from(...) for MTL-LS
+  experiment(tasks, data_root, encoder, groups={}, split={}, initializer=null,
+             batch_size=6, num_epochs=30, patience=null, optimizer=$.optimizer(),
+             max_pieces=4096, seed=13270)::
+    local group_of(name) =
+      local named = [g for g in std.objectFields(groups) if std.member(groups[g], name)];
+      if std.length(named) > 0 then named[0] else name;
+    local paths(split_name) = { [d.name]: data_root + '/' + d.folder + '/' + split_name + '.tsv' for d in tasks };
+    {
+      random_seed: seed,
+      numpy_seed: seed,
+      pytorch_seed: seed,
+      dataset_reader: {
+        type: 'multitask',
+        readers: { [d.name]: $.reader(d, group_of(d.name), encoder) for d in tasks },
+      },
+      train_data_path: paths('train'),
+      validation_data_path: paths('devel'),
+      test_data_path: paths('test'),
+      evaluate_on_test: true,
+      data_loader: { type: 'mixed_task', batch_size: batch_size, max_pieces: max_pieces },
+      validation_data_loader: {
+        type: 'mixed_task', batch_size: batch_size * 4, max_pieces: max_pieces * 4, shuffle: false,
+      },
+      model: {
+        type: 'hierarchical_shared_tagger',
+        tasks: [d.name for d in tasks],
+        groups: groups,
+        embedder: { model_name: encoder.name, max_length: encoder.max_length } + split,
+        [if initializer != null then 'initializer']: initializer,
+      },
+      trainer: {
+        optimizer: optimizer,
+        num_epochs: num_epochs,
+        [if patience != null then 'patience']: patience,
+        validation_metric: '+f1',
+        checkpointer: { keep_most_recent_by_count: 5 },
+      },
+    },
+}
