@@ -11,7 +11,7 @@ from allennlp.models.model import Model
 from allennlp.modules import ConditionalRandomField
 from allennlp.modules.conditional_random_field import allowed_transitions
 from allennlp.nn import InitializerApplicator
-from allennlp.nn.util import get_text_field_mask
+from allennlp.nn.util import dist_reduce_sum, get_text_field_mask
 from allennlp.training.metrics import SpanBasedF1Measure
 
 from hsl_bioner.modules.crf_marginals import crf_marginals
@@ -239,9 +239,13 @@ class HierarchicalSharedTagger(Model):
         type, as conlleval), plus `<task>_<type>_f1` for tasks with several entity types; overall
         `precision`, `recall`, `f1`: macro averages over the tasks seen since the last reset."""
         metrics: Dict[str, float] = {}
+        seen = []
         for task in self.tasks:
-            if task not in self._tasks_seen:
+            # Every worker makes the same collective calls, in distributed training too: the
+            # metric all-reduces its counts, and whether a task was seen is summed over workers.
+            if dist_reduce_sum(int(task in self._tasks_seen)) == 0:
                 continue
+            seen.append(task)
             scores = self.metrics[task].get_metric(reset=reset)
             for name in ("precision", "recall"):
                 metrics[f"{task}_{name}"] = scores[f"{name}-overall"]
@@ -251,7 +255,6 @@ class HierarchicalSharedTagger(Model):
             if len(types) > 1:
                 for entity_type in types:
                     metrics[f"_{task}_{entity_type}_f1"] = scores[f"f1-measure-{entity_type}"]
-        seen = [t for t in self.tasks if t in self._tasks_seen]
         for name in ("precision", "recall", "f1"):
             metrics[name] = sum(metrics[f"{t}_{name}"] for t in seen) / len(seen) if seen else 0.0
         if reset:
