@@ -7,6 +7,8 @@ from typing import Dict, List, Optional
 
 import pytest
 
+import hsl_bioner  # noqa: F401  (registers the plugin with AllenNLP, as --include-package does)
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 TINY_XLNET = str(FIXTURES / "tiny_xlnet")
@@ -51,3 +53,17 @@ def run_allennlp(args: List[str], env: Optional[Dict[str, str]] = None, timeout:
 def _run_from_project_root(monkeypatch):
     # Fixture configs and archives name paths relative to the project root.
     monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture(scope="session")
+def fixture_runs(tmp_path_factory) -> Dict[str, Path]:
+    """The paper's chain on the synthetic corpora, trained once per test session through the real
+    CLI: STL, then MTL-XC, then MTL-LS initialised from the MTL-XC archive. Serialization dirs."""
+    runs = tmp_path_factory.mktemp("runs")
+    run_allennlp(["train", "training_config/fixtures/stl.jsonnet", "-s", str(runs / "stl")])
+    run_allennlp(["train", "training_config/fixtures/mtl_xc.jsonnet", "-s", str(runs / "mtl_xc")])
+    run_allennlp(
+        ["train", "training_config/fixtures/mtl_ls.jsonnet", "-s", str(runs / "mtl_ls")],
+        env={"HSL_BIONER_MTL_XC_ARCHIVE": str(runs / "mtl_xc" / "model.tar.gz")},
+    )
+    return {name: runs / name for name in ("stl", "mtl_xc", "mtl_ls")}
