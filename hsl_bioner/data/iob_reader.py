@@ -135,7 +135,6 @@ def read_iob_sentences(
     sentences = tokens = empty_sentences = docstarts = 0
     words: List[str] = []
     tags: List[str] = []
-    lines: List[str] = []  # the sentence's lines, for error messages
     first_line = 0
     previous_was_blank = True  # the start of the file counts as a blank line
     line_number = 0
@@ -151,11 +150,11 @@ def read_iob_sentences(
                 path,
                 first_line + error.position,
                 f"{error.message} (input_scheme is {scheme})",
-                _strip_newline(lines[error.position]),
+                f"{words[error.position]}\t{tags[error.position]}",
             ) from None
         sentences += 1
         tokens += len(words)
-        return IobSentence(list(words), list(tags), f"{path}:{first_line}")
+        return IobSentence(words, tags, f"{path}:{first_line}")
 
     with open(file_path, "rb") as data_file:
         for line_number, raw in enumerate(data_file, start=1):
@@ -204,7 +203,7 @@ def read_iob_sentences(
                     sentence = finish()
                     if sentence is not None:
                         yield sentence
-                    words, tags, lines = [], [], []
+                    words, tags = [], []
                     continue
                 token, tag = parsed
             previous_was_blank = False
@@ -212,7 +211,6 @@ def read_iob_sentences(
                 first_line = line_number
             words.append(token)
             tags.append(tag)
-            lines.append(line)
 
     sentence = finish()
     if sentence is not None:

@@ -108,8 +108,25 @@ def check_type_map(type_map: Optional[Dict[str, str]]) -> None:
                 raise ValueError(f"type_map[{source!r}]: {error}") from None
 
 
+# (tag, scheme) -> (role, type) of the valid tags seen so far: corpora use a handful of tags.
+_SPLIT_CACHE: Dict[Tuple[str, str], Tuple[str, str]] = {}
+_SPLIT_CACHE_SIZE = 10_000
+
+
 def _split_tag(tag: str, position: int, scheme: str) -> Tuple[str, str]:
     """(role, type) of a tag, role in "OBIES"; raises `TagSequenceError` on a malformed tag."""
+    try:
+        return _SPLIT_CACHE[tag, scheme]
+    except (KeyError, TypeError):
+        pass
+    split = _split_tag_uncached(tag, position, scheme)
+    if len(_SPLIT_CACHE) >= _SPLIT_CACHE_SIZE:
+        _SPLIT_CACHE.clear()
+    _SPLIT_CACHE[tag, scheme] = split
+    return split
+
+
+def _split_tag_uncached(tag: str, position: int, scheme: str) -> Tuple[str, str]:
     if tag == "O":
         return "O", ""
     if not isinstance(tag, str):

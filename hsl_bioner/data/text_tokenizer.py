@@ -22,9 +22,9 @@ Character classes (one definition, shared by the tokenizer, the sentence splitte
   including U+00A0, U+2009, U+3000), ``Cc`` (control characters: NUL, ESC, DEL, C1 controls ...) or
   ``Cf`` (invisible format characters: U+200B zero-width space, U+FEFF byte-order mark, U+00AD soft
   hyphen, bidi marks ...). Separators end a token and never appear inside one.
-* word character: ``ch.isalnum()`` (letters and digits of any script, Greek ``α``, micro ``µ``,
-  superscript digits ...) or a combining mark (categories ``Mn``/``Mc``/``Me``, so that decomposed
-  accents stay inside their word).
+* word character: a letter or number of any script (categories ``L*``/``N*``, i.e.
+  ``ch.isalnum()``: Greek ``α``, micro ``µ``, superscript digits ...) or a combining mark
+  (``M*``, so that decomposed accents stay inside their word).
 * symbol: everything else (punctuation, ``±``, en/em dashes, ``°``, ``×``, emoji, private-use,
   unassigned and lone surrogate code points): one token per character.
 
@@ -38,7 +38,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from itertools import chain
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Pattern, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Pattern, Tuple
 
 from allennlp.data.tokenizers import Token, Tokenizer
 
@@ -48,52 +48,55 @@ _MARK_CATEGORIES = frozenset({"Mn", "Mc", "Me"})
 
 def is_separator(ch: str) -> bool:
     """True for characters that separate tokens and never appear in one (see the module doc)."""
-    return ch.isspace() or unicodedata.category(ch) in _SEPARATOR_CATEGORIES
+    return unicodedata.category(ch) in _SEPARATOR_CATEGORIES or ch.isspace()
 
 
 def is_word_char(ch: str) -> bool:
-    """True for characters that form multi-character tokens: letters, digits, combining marks."""
-    return ch.isalnum() or unicodedata.category(ch) in _MARK_CATEGORIES
+    """True for characters that form multi-character tokens: letters and numbers of any script
+    (categories L*, N*: exactly the characters for which ``str.isalnum()`` holds) and combining
+    marks (M*)."""
+    category = unicodedata.category(ch)
+    return category[0] in "LN" or category in _MARK_CATEGORIES
 
 
-def _ranges_to_class(ranges: Iterable[Tuple[int, int]]) -> str:
-    """Body of a regex character class (without brackets) matching the given code-point ranges."""
+def _ranges_to_class(code_points: List[int]) -> str:
+    """Body of a regex character class (without brackets) matching the sorted code points."""
+    ranges: List[Tuple[int, int]] = []
+    for cp in code_points:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1] = (ranges[-1][0], cp)
+        else:
+            ranges.append((cp, cp))
     # \UXXXXXXXX escapes: no character can be misread as class syntax ("]", "-", "^", "\\").
     return "".join(
         f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges
     )
 
 
-def _collect_ranges() -> Tuple[str, str]:
+def _collect_classes() -> Tuple[str, str]:
     """Character classes for separators and word characters, derived from Python's unicodedata.
 
-    Deriving them from the same predicates as :func:`is_separator` / :func:`is_word_char` (rather
-    than hand-written lists) guarantees that the regexes and the documented definition agree.
-    Only planes 0-3 and 14 are scanned (about 45 ms at import instead of 130 ms for all 17
+    Deriving them from the same definitions as :func:`is_separator` / :func:`is_word_char`
+    (rather than hand-written lists) guarantees that the regexes and the documented definition
+    agree. Only planes 0-3 and 14 are scanned (about 75 ms at import instead of 200 ms for all 17
     planes): in Python 3.10's Unicode 13 the other planes hold only unassigned and private-use
-    code points, which are symbols under both definitions (a unit test checks all code points).
+    code points, which are symbols under both definitions (a unit test checks every code point).
+    Surrogates (category Cs, e.g. from ``errors="surrogateescape"`` decoding) are symbols.
     """
-    sep: List[Tuple[int, int]] = []
-    word: List[Tuple[int, int]] = []
-
-    def add(ranges: List[Tuple[int, int]], cp: int) -> None:
-        if ranges and ranges[-1][1] == cp - 1:
-            ranges[-1] = (ranges[-1][0], cp)
-        else:
-            ranges.append((cp, cp))
-
-    for cp in chain(range(0x40000), range(0xE0000, 0xF0000)):
-        if 0xD800 <= cp <= 0xDFFF:  # lone surrogates: symbols (category Cs)
-            continue
+    category = unicodedata.category
+    separators: List[int] = []
+    words: List[int] = []
+    for cp in chain(range(0xD800), range(0xE000, 0x40000), range(0xE0000, 0xF0000)):
         ch = chr(cp)
-        if is_separator(ch):
-            add(sep, cp)
-        elif is_word_char(ch):
-            add(word, cp)
-    return _ranges_to_class(sep), _ranges_to_class(word)
+        cat = category(ch)
+        if cat[0] in "LN" or cat in _MARK_CATEGORIES:
+            words.append(cp)
+        elif cat in _SEPARATOR_CATEGORIES or ch.isspace():
+            separators.append(cp)
+    return _ranges_to_class(separators), _ranges_to_class(words)
 
 
-_SEP_CLASS, _WORD_CLASS = _collect_ranges()
+_SEP_CLASS, _WORD_CLASS = _collect_classes()
 
 # A run of separators (the gaps between tokens).
 _SEPARATOR_RUN_RE = re.compile(f"[{_SEP_CLASS}]+")
@@ -128,7 +131,7 @@ _INITIAL_RE = re.compile(r"^[^\W\d_]\.$")  # "J." in "J. Smith"
 #: ref, Suppl, journal names in citations ...).
 NO_SPLIT_ABBREVIATIONS: FrozenSet[str] = frozenset(
     """
-    e.g i.e al vs v cf ca approx appr c fig figs tab tabs suppl eq eqs ref refs no nos
+    e.g i.e al vs cf ca approx appr fig figs tab tabs suppl eq eqs ref refs no nos
     dr drs prof mr mrs ms st mt jr sr vol pp ed eds i.v i.p s.c i.m p.o i.c.v i.t i.d b.i.d
     t.i.d q.d approx esp incl viz cv subsp ssp var sect sec ch chap dept univ
     j biol chem biochem biophys natl acad sci proc immunol virol exp mol res med
@@ -139,6 +142,12 @@ NO_SPLIT_ABBREVIATIONS: FrozenSet[str] = frozenset(
 #: word starts with an upper-case letter (not a digit or a bracket, which usually continue it).
 CAN_END_ABBREVIATIONS: FrozenSet[str] = frozenset(
     "etc inc ltd co corp sp spp a.m p.m".split()
+)
+
+#: Abbreviations of four or more letters after which a period is followed by a lower-case word of
+#: the same sentence ("approx. five", "conc. was"); before an upper-case word they may end one.
+LOWER_CASE_CONTINUATION_ABBREVIATIONS: FrozenSet[str] = frozenset(
+    "approx resp subsp conc calc temp diam incl excl equiv corresp prep spec".split()
 )
 
 
@@ -257,20 +266,36 @@ class BioTextTokenizer(Tokenizer):
         following = text[nxt]
         next_word = _next_word(text, nxt)
         upper_start = following.isupper() or following.istitle()
-        if not (
+        sentence_like_start = (
             upper_start
             or following.isdigit()
             or following in _OPENERS
             or _starts_like_sentence_despite_lower_case(next_word)
-        ):
-            return False  # "E. coli", "et al. reported", "5 mg. kg" ...
+        )
+        if not sentence_like_start and not following.islower():
+            return False  # "... cells. * p < 0.05": symbols rarely start a sentence
         if text[punct] != ".":
-            return True  # ! ? and ellipsis characters
+            return sentence_like_start  # ! ? and ellipsis characters
         lo = max(sentence_start, punct - _LOOKBACK)
-        word = _STRIP_OPENERS_RE.sub("", _previous_word(text, lo, punct))
+        raw_word = _previous_word(text, lo, punct)
+        word = _STRIP_OPENERS_RE.sub("", raw_word)
         if not word:
-            return True
+            return sentence_like_start
         key = word.lower()  # "(Fig" -> "fig"; "et al." is looked up as "al"
+        if not sentence_like_start:
+            # A lower-case word after a period continues the sentence after an abbreviation
+            # ("E. coli", "et al. reported", "approx. five", "subsp. pallidum") but starts a new
+            # one after an ordinary word ("... in the cytoplasm. c-Myc was ...", "von
+            # Willebrand"). Abbreviations are short, so only a plain lower-case word of four or
+            # more letters that is not a known abbreviation counts as ordinary.
+            return (
+                len(word) >= 4
+                and word.isalpha()
+                and word.islower()
+                and key not in self._no_split
+                and key not in CAN_END_ABBREVIATIONS
+                and key not in LOWER_CASE_CONTINUATION_ABBREVIATIONS
+            )
         if key in self._no_split:
             return False
         if key in CAN_END_ABBREVIATIONS:
@@ -281,12 +306,13 @@ class BioTextTokenizer(Tokenizer):
             if word.islower():
                 return True
             # A single capital: a sentence can end with "hepatitis C." or "vitamin A.", but
-            # "J. T. Bruder" or "D. D. Richman" are initials: no split when the next word is an
-            # initial too or when this capital itself follows an initial.
-            if _INITIAL_RE.match(next_word):
+            # "J. T. Bruder", "D. D. Richman", "(K. Jensen, O. Hvalby, personal communication)"
+            # are initials: no split when the next word is an initial too, or when this capital
+            # follows an initial, an opening bracket or a comma (lists of names).
+            if _INITIAL_RE.match(next_word) or raw_word != word:
                 return False
-            prev_word = _previous_word(text, lo, punct - 1)
-            return not _INITIAL_RE.match(prev_word)
+            prev_word = _previous_word(text, lo, punct - len(raw_word))
+            return not (_INITIAL_RE.match(prev_word) or prev_word.endswith(","))
         # An enumeration label such as "1." / "A." / "II." at the very start of a sentence is not a
         # sentence of its own. (Bounded slice: the check only concerns the first few characters.)
         if (
@@ -421,13 +447,17 @@ def split_sentences(text: str, max_sentence_tokens: int = 300) -> List[Tuple[int
 
     A sentence ends after `.`, `!`, `?` or an ellipsis character (plus any closing quotes or
     brackets) followed by whitespace and then an upper-case letter, a digit, an opening
-    bracket/quote, a lower-case gene-like word (`p53`, `mRNA`) or a Greek letter, except:
+    bracket/quote, a lower-case gene-like word (`p53`, `mRNA`) or a Greek letter; after a period,
+    also before any lower-case word when the word before the period is a plain lower-case word of
+    four letters or more ("... in the cytoplasm. c-Myc ..."), since abbreviations are short;
+    except:
 
     * after abbreviations (`NO_SPLIT_ABBREVIATIONS`: e.g., i.e., et al., vs., i.v., i.p., s.c.,
       Fig., Dr., approx., ca., cf., no., journal abbreviations in citations ...) and letter-dot
       chains (U.S., M.S.); after `CAN_END_ABBREVIATIONS` (etc., Inc., spp. ...) only before an
       upper-case word;
-    * after a single capital that is part of a run of initials ("J. T. Bruder"); a lower-case word
+    * after a single capital that looks like an initial: next to another initial ("J. T.
+      Bruder"), after an opening bracket or a comma ("(K. Jensen, O. Hvalby)"); a lower-case word
       after a single capital never splits ("E. coli", "S. cerevisiae", "M. tuberculosis");
     * inside numbers ("5.2 mg": no whitespace after the period) and after an enumeration label
       that opens a sentence ("1. Introduction").

@@ -1,7 +1,7 @@
 """The multi-task XLNet-CRF tagger of hierarchical shared transfer learning."""
 
 import logging
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -221,18 +221,43 @@ class HierarchicalSharedTagger(Model):
     def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
         """Turns tag indices into tag strings, each row through its own group's namespace, and adds
         "tag_probs": the CRF marginal probability of each decoded tag (a confidence)."""
-        tags, tag_probs = [], []
-        for row, (path, task) in enumerate(zip(output_dict["tags"], output_dict["task"])):
-            group = self.group_of_task[task]
-            crf = self.heads[group].crf
-            marginals = crf_marginals(crf, output_dict["logits"][row][: len(path)].detach())
-            tag_probs.append([marginals[i, tag].item() for i, tag in enumerate(path)])
-            namespace = label_namespace(group)
-            tags.append([self.vocab.get_token_from_index(tag, namespace=namespace) for tag in path])
-        output_dict["tags"] = tags
-        output_dict["tag_probs"] = tag_probs
-        del output_dict["logits"]
+        decoded = [
+            self._decode(self.group_of_task[task], logits, path)
+            for logits, path, task in zip(
+                output_dict.pop("logits"), output_dict["tags"], output_dict["task"]
+            )
+        ]
+        output_dict["tags"] = [tags for tags, _ in decoded]
+        output_dict["tag_probs"] = [probs for _, probs in decoded]
         return output_dict
+
+    def tag_with_tasks(
+        self, tokens: TextFieldTensors, tasks: Sequence[str]
+    ) -> Dict[str, List[Tuple[List[str], List[float]]]]:
+        """Tags every instance of the batch with each of `tasks`, running the shared layers once
+        and each group's upper layers and head once (tasks of one group share their result).
+        Returns, per task, one ``(tags, tag_probs)`` per instance."""
+        self._check_tasks(list(tasks), len(tasks))
+        groups = list(dict.fromkeys(self.group_of_task[task] for task in tasks))
+        words = self.embedder.forward_all_stacks(**tokens["tokens"], stacks=groups)
+        mask = get_text_field_mask(tokens)
+        results = {}
+        for group in groups:
+            head = self.heads[group]
+            logits = head(words[group])
+            best = head.crf.viterbi_tags(logits, mask)
+            results[group] = [
+                self._decode(group, logits[row], path) for row, (path, _) in enumerate(best)
+            ]
+        return {task: results[self.group_of_task[task]] for task in tasks}
+
+    def _decode(
+        self, group: str, logits: torch.Tensor, path: List[int]
+    ) -> Tuple[List[str], List[float]]:
+        marginals = crf_marginals(self.heads[group].crf, logits[: len(path)].detach())
+        namespace = label_namespace(group)
+        tags = [self.vocab.get_token_from_index(tag, namespace=namespace) for tag in path]
+        return tags, [marginals[i, tag].item() for i, tag in enumerate(path)]
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         """Per task: `<task>_precision`, `<task>_recall`, `<task>_f1` (entity level: exact span and

@@ -1,6 +1,6 @@
 """Word vectors from a split transformer: the input side of the hierarchical shared tagger."""
 
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import torch
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer
@@ -105,26 +105,63 @@ class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
         stacks: Optional[Sequence[str]] = None,
     ) -> torch.Tensor:
         """Shapes as for `PretrainedTransformerMismatchedEmbedder`; `stacks` names the upper stack
-        of
-        each row (instance). Returns ``[batch, words, dim]``; padding words are zero."""
+        of each row (instance). Returns ``[batch, words, dim]``; padding words are zero."""
+
+        def encode(ids, piece_mask, types, segments):
+            row_stacks = None if stacks is None else [s for s in stacks for _ in range(segments)]
+            return {None: self.transformer_model(ids, piece_mask, types, row_stacks)}
+
+        inputs = (token_ids, mask, offsets, wordpiece_mask, type_ids, segment_concat_mask)
+        return self._words(encode, *inputs)[None]
+
+    def forward_all_stacks(
+        self,
+        token_ids: torch.LongTensor,
+        mask: torch.BoolTensor,
+        offsets: torch.LongTensor,
+        wordpiece_mask: torch.BoolTensor,
+        type_ids: Optional[torch.LongTensor] = None,
+        segment_concat_mask: Optional[torch.BoolTensor] = None,
+        stacks: Sequence[str] = (),
+    ) -> Dict[str, torch.Tensor]:
+        """Word vectors of every row under each of `stacks`, the shared layers run once."""
+
+        def encode(ids, piece_mask, types, segments):
+            return self.transformer_model.forward_stacks(ids, piece_mask, types, stacks)
+
+        inputs = (token_ids, mask, offsets, wordpiece_mask, type_ids, segment_concat_mask)
+        return self._words(encode, *inputs)
+
+    def _words(
+        self,
+        encode: Callable[..., Dict[Any, torch.Tensor]],
+        token_ids: torch.LongTensor,
+        mask: torch.BoolTensor,
+        offsets: torch.LongTensor,
+        wordpiece_mask: torch.BoolTensor,
+        type_ids: Optional[torch.LongTensor],
+        segment_concat_mask: Optional[torch.BoolTensor],
+    ) -> Dict[Any, torch.Tensor]:
+        """Folds long inputs into segments, runs `encode` on them, unfolds its piece vectors and
+        reads each word's vector at its first piece."""
         if type_ids is not None and type_ids.max() == 0:
             type_ids = None
         batch_size, num_pieces = token_ids.size()
         fold = self._max_length is not None and num_pieces > self._max_length
         transformer_mask = segment_concat_mask if self._max_length is not None else wordpiece_mask
-        row_stacks = stacks
         if fold:
             token_ids, transformer_mask, type_ids = self._fold_long_sequences(
                 token_ids, transformer_mask, type_ids
             )
-            segments = token_ids.size(0) // batch_size
-            if stacks is not None:
-                row_stacks = [stack for stack in stacks for _ in range(segments)]
-        pieces = self.transformer_model(token_ids, transformer_mask, type_ids, row_stacks)
-        if fold:
-            pieces = self._unfold_long_sequences(pieces, transformer_mask, batch_size, num_pieces)
+        segments = token_ids.size(0) // batch_size
         # Words the tokenizer turned into no piece at all have offset -1: read piece 0, then zero.
         first_piece = offsets[..., 0].clamp(min=0)
-        words = batched_index_select(pieces.contiguous(), first_piece)
-        has_piece = (offsets[..., 0] >= 0) & mask
-        return words * has_piece.unsqueeze(-1)
+        has_piece = ((offsets[..., 0] >= 0) & mask).unsqueeze(-1)
+        words = {}
+        for key, pieces in encode(token_ids, transformer_mask, type_ids, segments).items():
+            if fold:
+                pieces = self._unfold_long_sequences(
+                    pieces, transformer_mask, batch_size, num_pieces
+                )
+            words[key] = batched_index_select(pieces.contiguous(), first_piece) * has_piece
+        return words

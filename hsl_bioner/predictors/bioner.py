@@ -1,35 +1,42 @@
 """Raw text in, entities with character offsets out."""
 
 import json
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
+import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.util import JsonDict, sanitize
-from allennlp.data import DatasetReader, Instance
+from allennlp.data import Batch, DatasetReader
 from allennlp.data.dataset_readers import MultiTaskDatasetReader
 from allennlp.data.tokenizers import Token
 from allennlp.models import Model
+from allennlp.nn.util import move_to_device
 from allennlp.predictors.predictor import Predictor
 
 from hsl_bioner.data.tag_schemes import tags_to_spans
 from hsl_bioner.data.text_tokenizer import BioTextTokenizer
+from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger
 
 OUTPUT_FORMATS = ("json", "conll", "pubtator")
+MERGE_RULES = ("type", "exact", "none")
+
+# Per sentence and task: the tags and the marginal probability of each.
+TaggedSentence = Dict[str, Tuple[List[str], List[float]]]
 
 
 @Predictor.register("bioner")
 class BioNerPredictor(Predictor):
     """Tags documents of raw text and returns their entities with exact character offsets.
 
-    Input, one document per line: raw text, or JSON ``{"text": ..., "id": ...}`` (any other keys
-    are passed through). Each document is split into sentences and tokens the way the training
-    corpora were (`BioTextTokenizer`), tagged by every selected task head, and each entity is
-    reported with ``start``/``end`` offsets into the document (``text[start:end]`` is the mention),
-    its ``type``, the ``task`` whose head found it and a ``score`` (the mean CRF marginal
-    probability of its tags).
+    Input, one document per line: raw text, or JSON ``{"text": ..., "id": ...}`` (other keys are
+    passed through). Each document is split into sentences and tokens the way the training corpora
+    were (`BioTextTokenizer`) and tagged by every selected task head; each entity is reported with
+    ``start``/``end`` offsets into the document (``text[start:end]`` is the mention), its
+    ``type``, the ``task`` whose head found it and a ``score``: the mean CRF marginal probability
+    of its tags.
 
-    Overlapping entities from different tasks are all kept (a chemical inside a disease name is
-    both); within one task the CRF cannot produce overlaps.
+    All selected heads tag a batch in one pass of the shared lower layers (each head adds only its
+    own upper layers and CRF); their entities are combined by the `merge` rule.
 
     Registered as a `Predictor` with name "bioner". Options go in ``--predictor-args``.
 
@@ -42,10 +49,14 @@ class BioNerPredictor(Predictor):
     tasks : `Sequence[str]`, optional (default = all tasks of the model)
         Which task heads to run.
     output_format : `str`, optional (default = `"json"`)
-        "json" (one JSON object per document), "conll" (token, tag and task per line, a blank line
-        between sentences) or "pubtator" (``id|t|text`` then one tab-separated line per entity).
+        "json" (one JSON object per document), "conll" (per token: text, start, end and one tag
+        column per task; a blank line between sentences) or "pubtator" (``id|t|text``, then one
+        line per entity: id, start, end, mention, type, task).
     max_sentences_per_batch : `int`, optional (default = `32`)
-        Sentences are sorted by length and run in batches of at most this many.
+        Sentences are sorted by length and tagged in batches of at most this many.
+    merge : `str`, optional (default = `"type"`)
+        How the entities of several heads are combined: "type", "exact" or "none"; see
+        `merge_entities`.
     frozen : `bool`, optional (default = `True`)
         Put the model in evaluation mode.
     """
@@ -57,12 +68,22 @@ class BioNerPredictor(Predictor):
         tasks: Optional[Sequence[str]] = None,
         output_format: str = "json",
         max_sentences_per_batch: int = 32,
+        merge: str = "type",
         frozen: bool = True,
     ) -> None:
         super().__init__(model, dataset_reader, frozen)
         if output_format not in OUTPUT_FORMATS:
             raise ConfigurationError(
                 f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, got '{output_format}'."
+            )
+        if merge not in MERGE_RULES:
+            raise ConfigurationError(
+                f"merge must be one of {', '.join(MERGE_RULES)}, got '{merge}'."
+            )
+        if not isinstance(model, HierarchicalSharedTagger):
+            raise ConfigurationError(
+                "The bioner predictor needs a hierarchical_shared_tagger, "
+                f"not {type(model).__name__}."
             )
         model_tasks: List[str] = list(model.tasks)
         self.tasks = list(tasks) if tasks else model_tasks
@@ -71,12 +92,14 @@ class BioNerPredictor(Predictor):
             raise ConfigurationError(
                 f"Unknown task(s) {', '.join(unknown)}; this model has {', '.join(model_tasks)}."
             )
+        # The readers of one model index text alike (same encoder); any of them builds instances.
         if isinstance(dataset_reader, MultiTaskDatasetReader):
-            self._readers = dataset_reader.readers
+            self._reader = dataset_reader.readers[self.tasks[0]]
         else:
-            self._readers = {task: dataset_reader for task in self.tasks}
+            self._reader = dataset_reader
         self.output_format = output_format
         self.max_sentences_per_batch = max_sentences_per_batch
+        self.merge = merge
         self.tokenizer = BioTextTokenizer()
 
     def load_line(self, line: str) -> JsonDict:
@@ -93,55 +116,50 @@ class BioNerPredictor(Predictor):
 
     def dump_line(self, outputs: JsonDict) -> str:
         if self.output_format == "conll":
-            return _to_conll(outputs)
+            return to_conll(outputs)
         if self.output_format == "pubtator":
-            return _to_pubtator(outputs)
+            return to_pubtator(outputs)
         return json.dumps(outputs, ensure_ascii=False) + "\n"
-
-    def predict_json(self, inputs: JsonDict) -> JsonDict:
-        return self.predict_batch_json([inputs])[0]
 
     def predict(self, text: str) -> JsonDict:
         """Entities of one document of raw text."""
         return self.predict_json({"text": text})
 
+    def predict_json(self, inputs: JsonDict) -> JsonDict:
+        return self.predict_batch_json([inputs])[0]
+
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
         documents = [self._sentences_of(document) for document in inputs]
-        jobs: List[Tuple[int, int, str, Instance]] = []  # (document, sentence, task, instance)
-        for d, sentences in enumerate(documents):
-            for s, tokens in enumerate(sentences):
-                for task in self.tasks:
-                    jobs.append((d, s, task, self._instance(task, tokens)))
-        results = self._run_sorted([job[3] for job in jobs])
+        positions = [(d, s) for d, sentences in enumerate(documents) for s in range(len(sentences))]
+        tagged = self._tag([documents[d][s] for d, s in positions])
 
-        outputs = [
-            {**document, "entities": [], "sentences": [{"tags": {}} for _ in sentences]}
-            for document, sentences in zip(inputs, documents)
-        ]
-        for (d, s, task, _), result in zip(jobs, results):
-            tokens = documents[d][s]
-            tags, probs = result["tags"], result["tag_probs"]
-            outputs[d]["sentences"][s]["tags"][task] = tags
-            for entity_type, first, last in tags_to_spans(tags, self._model.label_encoding):
-                start, end = tokens[first].idx, tokens[last].idx_end
-                outputs[d]["entities"].append(
-                    {
-                        "start": start,
-                        "end": end,
-                        "text": inputs[d]["text"][start:end],
-                        "type": entity_type,
-                        "task": task,
-                        "score": round(sum(probs[first : last + 1]) / (last - first + 1), 4),
-                    }
-                )
-        for d, sentences in enumerate(documents):
-            for s, tokens in enumerate(sentences):
-                outputs[d]["sentences"][s].update(
-                    start=tokens[0].idx,
-                    end=tokens[-1].idx_end,
-                    tokens=[[t.text, t.idx, t.idx_end] for t in tokens],
-                )
-            outputs[d]["entities"].sort(key=lambda e: (e["start"], -e["end"], e["task"]))
+        outputs = [{**document, "entities": [], "sentences": []} for document in inputs]
+        for (d, s), by_task in zip(positions, tagged):
+            tokens, text = documents[d][s], inputs[d]["text"]
+            outputs[d]["sentences"].append(
+                {
+                    "start": tokens[0].idx,
+                    "end": tokens[-1].idx_end,
+                    "tokens": [[t.text, t.idx, t.idx_end] for t in tokens],
+                    "tags": {task: tags for task, (tags, _) in by_task.items()},
+                }
+            )
+            for task, (tags, probs) in by_task.items():
+                for entity_type, first, last in tags_to_spans(tags, self._model.label_encoding):
+                    start, end = tokens[first].idx, tokens[last].idx_end
+                    score = sum(probs[first : last + 1]) / (last - first + 1)
+                    outputs[d]["entities"].append(
+                        {
+                            "start": start,
+                            "end": end,
+                            "text": text[start:end],
+                            "type": entity_type,
+                            "task": task,
+                            "score": round(score, 4),
+                        }
+                    )
+        for output in outputs:
+            output["entities"] = merge_entities(output["entities"], self.merge)
         return sanitize(outputs)
 
     def _sentences_of(self, document: JsonDict) -> List[List[Token]]:
@@ -150,26 +168,68 @@ class BioNerPredictor(Predictor):
             raise ValueError(f"Input needs a string 'text', got {str(document)[:80]!r}")
         return [tokens for tokens in self.tokenizer.tokenize_sentences(text) if tokens]
 
-    def _instance(self, task: str, tokens: List[Token]) -> Instance:
-        reader = self._readers[task]
-        instance = reader.text_to_instance([t.text for t in tokens])
-        reader.apply_token_indexers(instance)
-        return instance
-
-    def _run_sorted(self, instances: List[Instance]) -> List[Dict[str, Any]]:
-        """Runs instances in length-sorted batches (less padding) and returns results in order."""
-        order = sorted(range(len(instances)), key=lambda i: len(instances[i].fields["tokens"]))
-        results: List[Optional[Dict[str, Any]]] = [None] * len(instances)
+    def _tag(self, sentences: List[List[Token]]) -> List[TaggedSentence]:
+        """Tags sentences with every selected task in length-sorted batches (little padding);
+        results in input order."""
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        results: List[TaggedSentence] = [{} for _ in sentences]
+        device = self._model._get_prediction_device()
         for begin in range(0, len(order), self.max_sentences_per_batch):
-            batch = order[begin : begin + self.max_sentences_per_batch]
-            for i, output in zip(
-                batch, self._model.forward_on_instances([instances[i] for i in batch])
-            ):
-                results[i] = output
-        return results  # type: ignore[return-value]
+            rows = order[begin : begin + self.max_sentences_per_batch]
+            instances = []
+            for i in rows:
+                instance = self._reader.text_to_instance([t.text for t in sentences[i]])
+                self._reader.apply_token_indexers(instance)
+                instance.index_fields(self._model.vocab)
+                instances.append(instance)
+            tensors = move_to_device(Batch(instances).as_tensor_dict(), device)
+            with torch.no_grad():
+                by_task = self._model.tag_with_tasks(tensors["tokens"], self.tasks)
+            for j, i in enumerate(rows):
+                results[i] = {task: by_task[task][j] for task in self.tasks}
+        return results
 
 
-def _to_conll(outputs: JsonDict) -> str:
+def merge_entities(entities: List[JsonDict], rule: str) -> List[JsonDict]:
+    """Combines the entities that several task heads found in one document.
+
+    - "none": every head's entities, as found.
+    - "exact": entities with the same span and type are one entity, with the ``task`` and
+      ``score`` of the most confident head and ``tasks`` listing every head that found it.
+    - "type": as "exact"; then, of overlapping entities of the SAME type, only the most confident
+      is kept (ties: the longer one). Entities of different types may overlap (a gene name inside
+      a disease name is both).
+    """
+
+    def reading_order(entity: JsonDict):
+        return entity["start"], -entity["end"], entity["type"], entity["task"]
+
+    if rule == "none":
+        return sorted(entities, key=reading_order)
+    same_span: Dict[Tuple[int, int, str], List[JsonDict]] = {}
+    for entity in entities:
+        same_span.setdefault((entity["start"], entity["end"], entity["type"]), []).append(entity)
+    merged = [
+        {**max(found, key=lambda e: e["score"]), "tasks": sorted(e["task"] for e in found)}
+        for found in same_span.values()
+    ]
+    if rule == "type":
+        kept: List[JsonDict] = []
+        for entity in sorted(
+            merged, key=lambda e: (-e["score"], e["start"] - e["end"], e["start"])
+        ):
+            if not any(_overlap_same_type(entity, other) for other in kept):
+                kept.append(entity)
+        merged = kept
+    return sorted(merged, key=reading_order)
+
+
+def _overlap_same_type(a: JsonDict, b: JsonDict) -> bool:
+    return a["type"] == b["type"] and a["start"] < b["end"] and b["start"] < a["end"]
+
+
+def to_conll(outputs: JsonDict) -> str:
+    """Token, start, end and one tag column per task; a blank line after each sentence."""
     lines = []
     for sentence in outputs["sentences"]:
         tasks = list(sentence["tags"])
@@ -180,7 +240,8 @@ def _to_conll(outputs: JsonDict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _to_pubtator(outputs: JsonDict) -> str:
+def to_pubtator(outputs: JsonDict) -> str:
+    """PubTator: ``id|t|text`` then ``id<TAB>start<TAB>end<TAB>mention<TAB>type<TAB>task``."""
     doc_id = str(outputs.get("id", "0"))
     text = outputs["text"].replace("\n", " ").replace("|", " ")
     lines = [f"{doc_id}|t|{text}"]
