@@ -1,0 +1,168 @@
+import json
+import time
+
+import pytest
+from allennlp.common.checks import ConfigurationError
+from allennlp.predictors import Predictor
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hsl_bioner.data.text_tokenizer import is_separator
+from hsl_bioner.predictors.bioner import merge_entities
+from tests.conftest import run_allennlp
+
+
+@pytest.fixture(scope="module")
+def predictor(fixture_runs):
+    return Predictor.from_path(str(fixture_runs["mtl_ls"] / "model.tar.gz"), "bioner")
+
+
+def _check_document(text, result, tasks=("disease_a", "disease_b")):
+    assert result["text"] == text
+    for entity in result["entities"]:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+        assert (
+            entity["text"] and not entity["text"][0].isspace() and not entity["text"][-1].isspace()
+        )
+        assert 0.0 <= entity["score"] <= 1.0
+    covered = []
+    for sentence in result["sentences"]:
+        assert set(sentence["tags"]) == set(tasks)
+        for token, start, end in sentence["tokens"]:
+            assert text[start:end] == token
+            covered.append((start, end))
+        for tags in sentence["tags"].values():
+            assert len(tags) == len(sentence["tokens"])  # every token gets a prediction
+    # Every character of the input that is not a separator (whitespace, control) is in one token.
+    assert "".join(text[s:e] for s, e in covered) == "".join(c for c in text if not is_separator(c))
+
+
+def test_python_api_returns_entities_with_offsets(predictor):
+    text = "Mutations in p53 predispose to familial adenomatous polyposis (FAP) and breast cancer."
+    result = predictor.predict(text)
+    _check_document(text, result)
+    assert result["entities"], "the fixture model finds disease names in fixture-like text"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=300))
+def test_offsets_are_exact_on_random_unicode_text(predictor, text):
+    _check_document(text, predictor.predict(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \t  ",
+        "\u00a0\u2009\u3000",
+        "IL\u20112 and TNF\u2013\u03b1 (5 \u00b1 2 \u00b5g/ml) in \u03b2-thalassaemia.",
+        "control\x00chars\x07 in\x1b[31m a \x0c sentence",
+        "x" * 5000,
+        "Dr. Smith et al. gave 5.2 mg i.v. to E. coli infected mice. Then colorectal cancer grew.",
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "unicode-spaces",
+        "greek-and-symbols",
+        "control",
+        "long-token",
+        "abbrev",
+    ],
+)
+def test_odd_input_does_not_crash_and_keeps_every_character(predictor, text):
+    _check_document(text, predictor.predict(text))
+
+
+def test_a_long_single_line_document_is_tagged_in_bounded_batches(predictor):
+    sentence = "Patients with colorectal cancer and Alzheimer 's disease were followed up . "
+    text = sentence * 2000  # ~150 KB on one line, 24,000 tokens
+    started = time.perf_counter()
+    result = predictor.predict(text)
+    _check_document(text, result)
+    assert len(result["sentences"]) >= 2000 // 4
+    assert time.perf_counter() - started < 120
+
+
+def test_task_selection_and_merge_rules(fixture_runs):
+    archive = str(fixture_runs["mtl_ls"] / "model.tar.gz")
+    one = Predictor.from_path(archive, "bioner", tasks=["disease_b"])
+    text = "Familial adenomatous polyposis and colorectal cancer run in families."
+    result = one.predict(text)
+    _check_document(text, result, tasks=("disease_b",))
+    assert {e["task"] for e in result["entities"]} <= {"disease_b"}
+    with pytest.raises(ConfigurationError, match="Unknown task"):
+        Predictor.from_path(archive, "bioner", tasks=["nope"])
+    with pytest.raises(ConfigurationError, match="merge must be one of"):
+        Predictor.from_path(archive, "bioner", merge="some")
+
+
+def test_merge_rules():
+    def entity(start, end, task, score, type_="Disease"):
+        return {"start": start, "end": end, "type": type_, "task": task, "score": score, "text": ""}
+
+    found = [
+        entity(0, 10, "a", 0.9),
+        entity(0, 10, "b", 0.7),  # same span and type as the first
+        entity(5, 20, "b", 0.8),  # overlaps the first, same type
+        entity(5, 9, "c", 0.99, type_="Gene"),  # overlaps, other type
+        entity(30, 40, "b", 0.5),
+    ]
+    assert len(merge_entities(found, "none")) == 5
+    exact = merge_entities(found, "exact")
+    assert len(exact) == 4
+    assert exact[0]["task"] == "a" and exact[0]["tasks"] == ["a", "b"] and exact[0]["score"] == 0.9
+    by_type = merge_entities(found, "type")
+    assert [(e["start"], e["end"], e["type"]) for e in by_type] == [
+        (0, 10, "Disease"),
+        (5, 9, "Gene"),
+        (30, 40, "Disease"),
+    ]
+
+
+def test_output_formats_through_the_cli(fixture_runs, tmp_path):
+    archive = str(fixture_runs["mtl_ls"] / "model.tar.gz")
+    inputs = tmp_path / "docs.jsonl"
+    inputs.write_text(
+        json.dumps({"id": "PMID1", "text": "Colorectal cancer is common."})
+        + "\n"
+        + json.dumps({"id": "PMID2", "text": "Alzheimer's disease | dementia."})
+        + "\n"
+    )
+    outputs = {}
+    for output_format in ("json", "conll", "pubtator"):
+        path = tmp_path / f"out.{output_format}"
+        run_allennlp(
+            [
+                "predict",
+                archive,
+                str(inputs),
+                "--predictor",
+                "bioner",
+                "--silent",
+                "--output-file",
+                str(path),
+                "--predictor-args",
+                json.dumps({"output_format": output_format}),
+            ]
+        )
+        outputs[output_format] = path.read_text(encoding="utf-8")
+    documents = [json.loads(line) for line in outputs["json"].splitlines()]
+    assert [d["id"] for d in documents] == ["PMID1", "PMID2"]
+    conll = [line.split("\t") for line in outputs["conll"].splitlines() if line]
+    assert conll[0][:3] == ["Colorectal", "0", "10"] and len(conll[0]) == 5  # 2 task columns
+    pubtator = outputs["pubtator"].split("\n\n")
+    assert pubtator[0].startswith("PMID1|t|Colorectal cancer is common.")
+    for block, document in zip(pubtator, documents):
+        entity_lines = block.strip().splitlines()[1:]
+        assert len(entity_lines) == len(document["entities"])
+        for line, entity in zip(entity_lines, document["entities"]):
+            doc_id, start, end, mention, type_, task = line.split("\t")
+            assert (int(start), int(end), mention) == (
+                entity["start"],
+                entity["end"],
+                entity["text"],
+            )
