@@ -8,4 +8,4 @@ from hsl_bioner.settings import apply_default_settings
 
 apply_default_settings()
 
-from hsl_bioner import data, models, modules, predictors, training  # noqa: E402,F401
+from hsl_bioner import commands, data, models, modules, predictors, training  # noqa: E402,F401

@@ -1,1 +1,2 @@
 
+from hsl_bioner.commands.tag import TagDocuments  # noqa: F401
