@@ -239,7 +239,7 @@ class HierarchicalSharedTagger(Model):
         Returns, per task, one ``(tags, tag_probs)`` per instance."""
         self._check_tasks(list(tasks), len(tasks))
         groups = list(dict.fromkeys(self.group_of_task[task] for task in tasks))
-        words = self.embedder.forward_all_stacks(**tokens["tokens"], stacks=groups)
+        words = self.embedder.forward_all_stacks(groups, **tokens["tokens"])
         mask = get_text_field_mask(tokens)
         results = {}
         for group in groups:

@@ -111,26 +111,20 @@ class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
             row_stacks = None if stacks is None else [s for s in stacks for _ in range(segments)]
             return {None: self.transformer_model(ids, piece_mask, types, row_stacks)}
 
-        inputs = (token_ids, mask, offsets, wordpiece_mask, type_ids, segment_concat_mask)
-        return self._words(encode, *inputs)[None]
+        return self._words(
+            encode, token_ids, mask, offsets, wordpiece_mask, type_ids, segment_concat_mask
+        )[None]
 
     def forward_all_stacks(
-        self,
-        token_ids: torch.LongTensor,
-        mask: torch.BoolTensor,
-        offsets: torch.LongTensor,
-        wordpiece_mask: torch.BoolTensor,
-        type_ids: Optional[torch.LongTensor] = None,
-        segment_concat_mask: Optional[torch.BoolTensor] = None,
-        stacks: Sequence[str] = (),
+        self, stacks: Sequence[str], **indexed: Optional[torch.Tensor]
     ) -> Dict[str, torch.Tensor]:
-        """Word vectors of every row under each of `stacks`, the shared layers run once."""
+        """Word vectors of every row under each of `stacks`, the shared layers run once;
+        `indexed` are the indexer's tensors, as for `forward`."""
 
         def encode(ids, piece_mask, types, segments):
             return self.transformer_model.forward_stacks(ids, piece_mask, types, stacks)
 
-        inputs = (token_ids, mask, offsets, wordpiece_mask, type_ids, segment_concat_mask)
-        return self._words(encode, *inputs)
+        return self._words(encode, **indexed)
 
     def _words(
         self,
@@ -139,8 +133,8 @@ class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
         mask: torch.BoolTensor,
         offsets: torch.LongTensor,
         wordpiece_mask: torch.BoolTensor,
-        type_ids: Optional[torch.LongTensor],
-        segment_concat_mask: Optional[torch.BoolTensor],
+        type_ids: Optional[torch.LongTensor] = None,
+        segment_concat_mask: Optional[torch.BoolTensor] = None,
     ) -> Dict[Any, torch.Tensor]:
         """Folds long inputs into segments, runs `encode` on them, unfolds its piece vectors and
         reads each word's vector at its first piece."""
