@@ -2,7 +2,7 @@
 lines (the format of the MTL-Bioinformatics-2016 corpora)."""
 import logging
 import re
-from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, NamedTuple, NoReturn, Optional, Sequence, Tuple, Union
 
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.file_utils import cached_path
@@ -61,54 +61,49 @@ def _is_control(ch: str) -> bool:
     return ch < " " or "\x7f" <= ch <= "\x9f"
 
 
-# A well-formed line: token (no tab, no control character), tab, tag (no whitespace), line end.
-_PLAIN_LINE = re.compile(r"([^\t\x00-\x1f\x7f-\x9f]+)\t([^\s\x00-\x1f\x7f-\x9f]+)\r?\n?")
+# Consecutive well-formed lines: token (no tab, no control character), tab, tag (no whitespace),
+# line end. They are split with str methods; any other line is looked at on its own.
+_PLAIN_BLOCK = re.compile(
+    r"(?:[^\t\n\x00-\x1f\x7f-\x9f]+\t[^\s\x00-\x1f\x7f-\x9f]+\r?(?:\n|\Z))+"
+)
+_LEADING_SPACE = re.compile(r"^\s", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-_DOCSTART_LINE = ("", "")  # sentinel returned by _parse_line
 
 
-def _strip_newline(line: str) -> str:
-    if line.endswith("\n"):
-        line = line[:-1]
-    if line.endswith("\r"):
-        line = line[:-1]
-    return line
-
-
-def _parse_line(line: str, path: str, line_number: int) -> Optional[Tuple[str, str]]:
-    """(token, tag) of a line without its line end; None for a blank line, `_DOCSTART_LINE` for
-    a ``-DOCSTART-`` line; raises `IobFormatError` for a malformed line."""
-    control = _CONTROL.search(line)
-    if control is not None:
-        what = (
-            "carriage return inside the line (old Mac line ends? use LF or CRLF)"
-            if control.group() == "\r"
-            else f"control character U+{ord(control.group()):04X} in the line (binary junk?)"
-        )
-        raise IobFormatError(path, line_number, what, line)
-    if line.strip() == "":
-        return None
-    if line.split()[0] == DOCSTART:
-        return _DOCSTART_LINE
-    columns = line.split("\t")
-    # Tolerate trailing whitespace after the tag, including trailing tabs.
-    while len(columns) > 2 and columns[-1].strip() == "":
-        columns.pop()
-    if len(columns) == 1:
-        raise IobFormatError(path, line_number, "no tab in the line (expected TOKEN<TAB>TAG)", line)
-    if len(columns) > 2:
+def _decode(data: bytes, path: str) -> Tuple[str, Optional[IobFormatError]]:
+    """The text of the file up to its first line that is not UTF-8 text (NUL bytes included), and
+    the error about that line (None when the whole file is good)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise IobFormatError(
-            path,
-            line_number,
-            f"{len(columns)} tab-separated columns (expected 2: TOKEN<TAB>TAG)",
-            line,
+            path, 1, "the file looks like UTF-16 (byte-order mark); save it as UTF-8"
         )
-    token, tag = columns[0], columns[1].rstrip()
-    if token.strip() == "":
-        raise IobFormatError(path, line_number, "empty token (or only whitespace)", line)
-    if tag == "":
-        raise IobFormatError(path, line_number, "empty tag", line)
-    return token, tag
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    nul = data.find(b"\x00")
+    problem = None
+    try:
+        if nul < 0:
+            return data.decode("utf-8"), None
+        data[:nul].decode("utf-8")
+        bad = nul
+        problem = "NUL byte in the line: this looks like a binary file, not UTF-8 text"
+    except UnicodeDecodeError as error:
+        bad = error.start
+    start = data.rfind(b"\n", 0, bad) + 1
+    end = data.find(b"\n", start)
+    raw = data[start : len(data) if end < 0 else end]
+    if problem is None:
+        problem = (
+            f"invalid UTF-8 at byte {bad - start + 1} of the line (is the file Latin-1 or "
+            "cp1252? save it as UTF-8)"
+        )
+    line = raw.decode("utf-8", errors="backslashreplace")
+    error = IobFormatError(path, data.count(b"\n", 0, start) + 1, problem, _strip_cr(line))
+    return data[:start].decode("utf-8"), error
+
+
+def _strip_cr(line: str) -> str:
+    return line[:-1] if line.endswith("\r") else line
 
 
 class IobSentence(NamedTuple):
@@ -120,6 +115,91 @@ class IobSentence(NamedTuple):
     source: str
 
 
+class _Parser:
+    """The state of reading one file: the sentence being read and the counts for the log."""
+
+    def __init__(self, path: str, scheme: str) -> None:
+        self.path = path
+        self.scheme = scheme
+        self.words: List[str] = []
+        self.tags: List[str] = []
+        self.first_line = 0
+        self.line_number = 0  # of the last line read
+        self.previous_was_blank = True  # the start of the file counts as a blank line
+        self.sentences = self.tokens = self.empty_sentences = self.docstarts = 0
+
+    def plain_lines(self, words: List[str], tags: List[str]) -> None:
+        """Adds well-formed ``TOKEN<TAB>TAG`` lines that follow the last line read."""
+        if not self.words:
+            self.first_line = self.line_number + 1
+        self.words.extend(words)
+        self.tags.extend(tags)
+        self.line_number += len(words)
+        self.previous_was_blank = False
+
+    def line(self, line: str) -> Optional[IobSentence]:
+        """Reads the next line (without its line end); returns the sentence it ends, if any."""
+        self.line_number += 1
+        line = _strip_cr(line)
+        control = _CONTROL.search(line)
+        if control is not None:
+            what = (
+                "carriage return inside the line (old Mac line ends? use LF or CRLF)"
+                if control.group() == "\r"
+                else f"control character U+{ord(control.group()):04X} in the line (binary junk?)"
+            )
+            self.error(what, line)
+        if line.strip() == "":
+            if self.previous_was_blank and not self.words:
+                self.empty_sentences += 1
+            self.previous_was_blank = True
+            return self.finish()
+        self.previous_was_blank = False
+        if line.split()[0] == DOCSTART:
+            self.docstarts += 1
+            return self.finish()
+        columns = line.split("\t")
+        # Tolerate trailing whitespace after the tag, including trailing tabs.
+        while len(columns) > 2 and columns[-1].strip() == "":
+            columns.pop()
+        if len(columns) == 1:
+            self.error("no tab in the line (expected TOKEN<TAB>TAG)", line)
+        if len(columns) > 2:
+            self.error(f"{len(columns)} tab-separated columns (expected 2: TOKEN<TAB>TAG)", line)
+        token, tag = columns[0], columns[1].rstrip()
+        if token.strip() == "":
+            self.error("empty token (or only whitespace)", line)
+        if tag == "":
+            self.error("empty tag", line)
+        if not self.words:
+            self.first_line = self.line_number
+        self.words.append(token)
+        self.tags.append(tag)
+        return None
+
+    def finish(self) -> Optional[IobSentence]:
+        """Ends the sentence being read; returns it, if it has any token."""
+        words, tags = self.words, self.tags
+        if not words:
+            return None
+        try:
+            validate_tags(tags, self.scheme)
+        except TagSequenceError as error:
+            raise IobFormatError(
+                self.path,
+                self.first_line + error.position,
+                f"{error.message} (input_scheme is {self.scheme})",
+                f"{words[error.position]}\t{tags[error.position]}",
+            ) from None
+        self.sentences += 1
+        self.tokens += len(words)
+        self.words, self.tags = [], []
+        return IobSentence(words, tags, f"{self.path}:{self.first_line}")
+
+    def error(self, problem: str, line: Optional[str]) -> NoReturn:
+        raise IobFormatError(self.path, self.line_number, problem, line)
+
+
 def read_iob_sentences(
     file_path: PathOrStr, scheme: str = "BIO", display_path: Optional[str] = None
 ) -> Iterator[IobSentence]:
@@ -129,107 +209,65 @@ def read_iob_sentences(
     ``file_path`` is opened as given (no `cached_path`); ``display_path`` (default
     ``file_path``) names the file in messages and ``source``. Logs one INFO line per file with
     the numbers of sentences, tokens, skipped empty sentences and ``-DOCSTART-`` lines.
+
+    The file's bytes are read at once (corpora are megabytes) and decoded up to the first line
+    that is not UTF-8 text; sentences are then parsed and yielded one by one, so errors come in
+    file order, after the sentences before them. Runs of well-formed lines are split with
+    `str` methods, other lines one by one.
     """
     scheme = normalize_scheme(scheme)
     path = str(file_path) if display_path is None else display_path
-    sentences = tokens = empty_sentences = docstarts = 0
-    words: List[str] = []
-    tags: List[str] = []
-    first_line = 0
-    previous_was_blank = True  # the start of the file counts as a blank line
-    line_number = 0
-
-    def finish() -> Optional[IobSentence]:
-        nonlocal sentences, tokens
-        if not words:
-            return None
-        try:
-            validate_tags(tags, scheme)
-        except TagSequenceError as error:
-            raise IobFormatError(
-                path,
-                first_line + error.position,
-                f"{error.message} (input_scheme is {scheme})",
-                f"{words[error.position]}\t{tags[error.position]}",
-            ) from None
-        sentences += 1
-        tokens += len(words)
-        return IobSentence(words, tags, f"{path}:{first_line}")
-
+    parser = _Parser(path, scheme)
     with open(file_path, "rb") as data_file:
-        for line_number, raw in enumerate(data_file, start=1):
-            if line_number == 1:
-                if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-                    raise IobFormatError(
-                        path, 1, "the file looks like UTF-16 (byte-order mark); save it as UTF-8"
-                    )
-                if raw.startswith(_UTF8_BOM):
-                    raw = raw[len(_UTF8_BOM) :]
-            if b"\x00" in raw:
-                raise IobFormatError(
-                    path,
-                    line_number,
-                    "NUL byte in the line: this looks like a binary file, not UTF-8 text",
-                    _strip_newline(raw.decode("utf-8", errors="backslashreplace")),
-                )
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise IobFormatError(
-                    path,
-                    line_number,
-                    f"invalid UTF-8 at byte {error.start + 1} of the line (is the file Latin-1 "
-                    "or cp1252? save it as UTF-8)",
-                    _strip_newline(raw.decode("utf-8", errors="backslashreplace")),
-                ) from None
-
-            # Fast path for the well-formed line; anything else is looked at closely.
-            match = _PLAIN_LINE.fullmatch(line)
-            if match is not None:
-                token, tag = match.groups()
-                if token.isspace() or token.startswith(DOCSTART):
-                    match = None
-            if match is None:
-                line = _strip_newline(line)
-                parsed = _parse_line(line, path, line_number)
-                if parsed is None or parsed is _DOCSTART_LINE:
-                    if parsed is None:
-                        if previous_was_blank and not words:
-                            empty_sentences += 1
-                        previous_was_blank = True
-                    else:
-                        docstarts += 1
-                        previous_was_blank = False
-                    sentence = finish()
-                    if sentence is not None:
-                        yield sentence
-                    words, tags = [], []
-                    continue
-                token, tag = parsed
-            previous_was_blank = False
-            if not words:
-                first_line = line_number
-            words.append(token)
-            tags.append(tag)
-
-    sentence = finish()
+        text, late_error = _decode(data_file.read(), path)
+    position, end_of_text = 0, len(text)
+    while position < end_of_text:
+        block = _PLAIN_BLOCK.match(text, position)
+        if block is not None:
+            lines = block.group()
+            position = block.end()
+            if DOCSTART not in lines and _LEADING_SPACE.search(lines) is None:
+                if "\r" in lines:
+                    lines = _strip_cr(lines.replace("\r\n", "\n"))
+                fields = lines.replace("\n", "\t").split("\t")
+                if len(fields) % 2:  # the block ends with a line end
+                    fields.pop()
+                parser.plain_lines(fields[0::2], fields[1::2])
+                continue
+            # Tokens to look at closely (a -DOCSTART- marker, leading whitespace): one by one.
+            line_list = lines.split("\n")
+            if lines.endswith("\n"):
+                line_list.pop()
+        else:
+            line_end = text.find("\n", position)
+            line_end = end_of_text if line_end < 0 else line_end
+            line_list = [text[position:line_end]]
+            position = line_end + 1
+        for line in line_list:
+            sentence = parser.line(line)
+            if sentence is not None:
+                yield sentence
+    if late_error is not None:
+        raise late_error
+    sentence = parser.finish()
     if sentence is not None:
         yield sentence
-    if sentences == 0:
+    if parser.sentences == 0:
+        lines_in_file = text.count("\n") + (0 if text.endswith("\n") else 1) if text else 0
         raise IobFormatError(
             path,
-            max(line_number, 1),
+            max(lines_in_file, 1),
             "the file has no sentences"
-            + (" (it is empty)" if line_number == 0 else " (only blank or -DOCSTART- lines)"),
+            + (" (only blank or -DOCSTART- lines)" if text else " (it is empty)"),
         )
     logger.info(
         "Read %d sentences (%d tokens) from %s; skipped %d empty sentences and %d -DOCSTART- "
         "lines",
-        sentences,
-        tokens,
+        parser.sentences,
+        parser.tokens,
         path,
-        empty_sentences,
-        docstarts,
+        parser.empty_sentences,
+        parser.docstarts,
     )
 
 
@@ -267,8 +305,11 @@ class IobTaggingReader(DatasetReader):
     or tag, an unknown tag prefix (``X-Foo``, ``B_Foo``) or an empty type (``B-``), a tag that
     ``input_scheme`` does not allow where it stands (e.g. ``I-Disease`` after ``O`` in BIO; the
     line is that of the offending tag), invalid UTF-8 (e.g. Latin-1 bytes), NUL bytes and other
-    control characters, UTF-16 files, and a file without any sentence. Since instances are read
-    lazily, the error comes when the reader reaches the bad line.
+    control characters, UTF-16 files, and a file without any sentence. Within a sentence, line
+    errors are found before tag-sequence errors (the tags are checked when the sentence ends).
+    Instances are made lazily: the error comes when the reader reaches the bad line, after the
+    instances of the sentences before it. (The file's bytes are read into memory at once, then
+    parsed sentence by sentence.)
 
     One INFO log line per file gives the numbers of sentences, tokens, skipped empty sentences
     and ``-DOCSTART-`` lines.

@@ -27,6 +27,7 @@ When *reading* (:func:`tags_to_spans`, :func:`validate_tags`, ``from_scheme`` of
 The coding schemes a model is trained on are ``BIO`` and ``BIOUL`` (:data:`CODING_SCHEMES`): the
 names that AllenNLP's ``allowed_transitions`` and ``SpanBasedF1Measure`` understand.
 """
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 Span = Tuple[str, int, int]
@@ -224,6 +225,22 @@ def _parse(tags: Sequence[str], scheme: str) -> List[Span]:
     return spans
 
 
+# A valid BIO sequence, tags joined by line ends: a fast check for the common case; anything it
+# does not accept goes through `_parse`, which finds the offending tag.
+_VALID_BIO = re.compile(r"(?:O\n|B-(\S+)\n(?:I-\1\n)*)*")
+
+
+def _is_plainly_valid_bio(tags: Sequence[str]) -> bool:
+    if not tags:
+        return True
+    try:
+        joined = "\n".join(tags) + "\n"
+    except TypeError:
+        return False
+    # split() tells whether every tag is non-empty and free of whitespace.
+    return len(joined.split()) == len(tags) and _VALID_BIO.fullmatch(joined) is not None
+
+
 def validate_tags(tags: Sequence[str], scheme: str) -> None:
     """Checks a tag sequence against a scheme.
 
@@ -232,7 +249,10 @@ def validate_tags(tags: Sequence[str], scheme: str) -> None:
     does not allow where it stands (see the module docstring). Raises `ValueError` for an unknown
     scheme name.
     """
-    _parse(tags, normalize_scheme(scheme))
+    scheme = normalize_scheme(scheme)
+    if scheme == "BIO" and _is_plainly_valid_bio(tags):
+        return
+    _parse(tags, scheme)
 
 
 def tags_to_spans(tags: Sequence[str], scheme: str) -> List[Span]:

@@ -107,8 +107,13 @@ BAD_INPUTS = [
     pytest.param(b"a\tO\n\x93a\x94\tO\n", BIO, 2, "invalid UTF-8", id="cp1252-quotes"),
     pytest.param(DEEP + b"\xb5M\tO\r\n", BIO, DEEP_LINES + 1, "invalid UTF-8",
                  id="latin1-deep-after-bom-and-crlf"),
+    pytest.param(DEEP + b"x\tI-X\r\n", BIO, DEEP_LINES + 1, "continues no entity",
+                 id="scheme-error-deep-after-bom-and-crlf"),
+    pytest.param(DEEP + b"x y\r\n", BIO, DEEP_LINES + 1, "no tab", id="no-tab-deep"),
     pytest.param(b"a\x00\tO\n", BIO, 1, "NUL byte", id="nul-byte"),
-    pytest.param(b"a\tO\n\x1f\x8b\x08\x00\xff\xfe\n", BIO, 2, "NUL byte", id="gzip-junk"),
+    pytest.param(b"a\tO\n\x1f\x8b\x08\x00\xff\xfe\n", BIO, 2, "invalid UTF-8 at byte 2",
+                 id="gzip-junk"),
+    pytest.param(b"a\tO\n\nb\x00\xff\tO\n", BIO, 3, "NUL byte", id="nul-before-bad-utf8"),
     pytest.param("a\tO\n".encode("utf-16"), BIO, 1, "UTF-16", id="utf16-with-bom"),
     pytest.param("a\tO\n".encode("utf-16-le"), BIO, 1, "NUL byte", id="utf16-without-bom"),
     pytest.param(b"a\tO\n\x01\x02\x03\tO\n", BIO, 2, "control character U+0001",
@@ -140,8 +145,8 @@ def test_bad_input(tmp_path, content, kwargs, line_number, problem):
         shown = re.search(r': "(.*)"$', message).group(1)
         assert len(shown) <= 80
         assert "\n" not in message
-    else:
-        assert "no sentences" in message
+    else:  # nothing to quote
+        assert "no sentences" in message or "UTF-16" in message
 
 
 def test_offending_line_is_quoted_and_shortened(tmp_path):
@@ -320,7 +325,7 @@ def test_instance_fields(tmp_path):
     assert isinstance(instance["tokens"], TextField)
     assert [t.text for t in instance["tokens"].tokens] == ["Aspirin", "works"]
     assert isinstance(instance["tags"], SequenceLabelField)
-    assert instance["tags"].label_namespace == "chemical_labels"
+    assert instance["tags"]._label_namespace == "chemical_labels"
     assert instance["metadata"].metadata == {
         "words": ["Aspirin", "works"],
         "gold_tags": ["B-Chemical", "O"],
@@ -450,6 +455,48 @@ def test_round_trip(tmp_path, sentences, crlf, final_blank_line):
     assert words_and_tags(read(path)) == [(words, tags) for words, tags in sentences]
 
 
+def expected_tokens(content: bytes):
+    """Oracle for the fuzz test: the tokens of a file that the reader accepts."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    tokens = []
+    for raw in content.split(b"\n"):
+        line = raw.decode("utf-8")
+        line = line[:-1] if line.endswith("\r") else line
+        if line.strip() and line.split()[0] != "-DOCSTART-":
+            tokens.append(line.split("\t")[0])
+    return tokens
+
+
+FUZZ_LINE = st.one_of(
+    st.tuples(
+        st.sampled_from([b"a", b"A b", b" a", b"b ", b"\xce\xb1", b"-DOCSTART-", b"", b" ",
+                         b"\xe9", b"a\x00", b"a\x01", b"\xef\xbb\xbf"]),
+        st.sampled_from([b"\t", b"\t", b"\t", b" ", b"\t\t"]),
+        st.sampled_from([b"O", b"O", b"B-X", b"I-X", b"B-Y", b"I-Y", b"X-Y", b"B-", b""]),
+        st.sampled_from([b"", b"", b" ", b"\t", b"\r"]),
+        st.sampled_from([b"\n", b"\n", b"\r\n", b""]),
+    ).map(b"".join),
+    st.sampled_from([b"\n", b"\r\n", b" \n", b"\t\n", b"-DOCSTART-\n", b"-DOCSTART- O\n"]),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(FUZZ_LINE, max_size=25).map(b"".join))
+def test_fuzz_either_reads_every_token_or_raises_iob_format_error(tmp_path, content):
+    path = write(tmp_path, content)
+    try:
+        instances = read(path)
+    except IobFormatError as error:
+        assert str(error).startswith(f"{path}:{error.line_number}: ")
+        assert 1 <= error.line_number <= content.count(b"\n") + 1
+        return
+    words = [word for instance in instances for word in instance["metadata"]["words"]]
+    assert words == expected_tokens(content)
+
+
 # --------------------------------------------------------------------------------------------
 # Real corpora and the repository's fixtures
 # --------------------------------------------------------------------------------------------
@@ -465,7 +512,7 @@ def data_root() -> Path:
     return root
 
 
-def test_real_corpora_train_files(caplog):
+def test_real_corpora_train_files():
     root = data_root()
     train_files = sorted(root.glob("*/train.tsv"))
     if not train_files:

@@ -325,3 +325,25 @@ def test_agrees_with_allennlp_span_utils(spans_length):
     assert sorted(iob1_tags_to_spans(iob1)) == expected
     assert to_bioul(bio, encoding="BIO") == bioul
     assert to_bioul(iob1, encoding="IOB1") == bioul
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["O", "B-X", "I-X", "B-Y", "I-Y", "B-XY", "I-XY", "X-Y", "B-", "I-", "B-X Y", "",
+             "B-X\nI-X", "O\n", "OO", "E-X", "B-\\1"]
+        ),
+        max_size=8,
+    )
+)
+def test_bio_fast_check_agrees_with_parser(tags):
+    """validate_tags has a regex fast path for BIO; it must accept exactly the valid sequences."""
+    from hsl_bioner.data.tag_schemes import _is_plainly_valid_bio, _parse
+
+    try:
+        _parse(tags, "BIO")
+        valid = True
+    except TagSequenceError:
+        valid = False
+    assert _is_plainly_valid_bio(tags) == valid
