@@ -6,15 +6,16 @@ import random
 from typing import Dict, Iterator, List, Mapping, Optional, Union
 
 import torch
+import torch.distributed as dist
 from allennlp.common.checks import ConfigurationError
-from allennlp.common.util import lazy_groups_of
+from allennlp.common.util import is_distributed, lazy_groups_of
 from allennlp.data.batch import Batch
 from allennlp.data.data_loaders.data_loader import DataLoader, TensorDict
 from allennlp.data.data_loaders.multitask_epoch_sampler import MultiTaskEpochSampler
 from allennlp.data.dataset_readers.multitask import MultiTaskDatasetReader
 from allennlp.data.instance import Instance
 from allennlp.data.vocabulary import Vocabulary
-from allennlp.nn.util import move_to_device
+from allennlp.nn.util import distributed_device, move_to_device
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,10 @@ class MixedTaskDataLoader(DataLoader):
     instances are cycled through in a fresh random order, so small tasks repeat and large ones are
     seen partially.
 
+    In distributed training each worker reads its own shard of every file (the readers shard with
+    `shard_iterable`), so everything above applies to the worker's shard; the workers agree on the
+    number of batches of each epoch (see `__iter__`), so that none of their data is skipped.
+
     Why not AllenNLP's `MultiTaskDataLoader`: it needs a data path for every task (so one data
     set's test file cannot be evaluated alone), its samplers only apply with a fixed epoch size,
     and its schedulers neither bucket by length nor bound a batch's size in pieces. We reuse its
@@ -106,7 +111,8 @@ class MixedTaskDataLoader(DataLoader):
     reader : `MultiTaskDatasetReader`
         One reader per task (`"type": "multitask"`).
     data_path : `Union[str, Dict[str, str]]`
-        Task -> file; or a string, see `parse_data_paths`. Tasks without a path are not read.
+        Task -> file; or a string, see `parse_data_paths`. Tasks without a path are not read
+        (unless `require_all_tasks`).
     batch_size : `int`, optional (default = `8`)
         Maximum number of instances in a batch.
     max_pieces : `int`, optional (default = `None`)
@@ -116,11 +122,17 @@ class MixedTaskDataLoader(DataLoader):
     sampler : `MultiTaskEpochSampler`, optional (default = `None`)
         "uniform", "proportional", "weighted" (AllenNLP's) or "temperature"; see above.
     instances_per_epoch : `int`, optional (default = `None`)
-        Epoch size when a sampler is given.
+        Epoch size when a sampler is given (over all workers in distributed training).
     padding_noise : `float`, optional (default = `0.1`)
         Relative noise added to lengths before sorting (0 when `shuffle` is false).
     shuffle : `bool`, optional (default = `True`)
         Shuffle instances and batches; set false for validation and evaluation.
+    require_all_tasks : `bool`, optional (default = `False`)
+        If true, every task that has a reader must have a data path. Set it on the training
+        `data_loader` (the configs in `training_config/` do), so that a task left out of
+        `train_data_path` stops `allennlp train` before the first epoch instead of leaving that
+        task's layers untrained; leave it false where one task's file may be read alone
+        (validation, `allennlp evaluate`).
     cuda_device : `Union[int, str, torch.device]`, optional (default = `None`)
         Set by the trainer; not usually given in a config.
     """
@@ -135,6 +147,7 @@ class MixedTaskDataLoader(DataLoader):
         instances_per_epoch: Optional[int] = None,
         padding_noise: float = 0.1,
         shuffle: bool = True,
+        require_all_tasks: bool = False,
         cuda_device: Optional[Union[int, str, torch.device]] = None,
     ) -> None:
         if not isinstance(reader, MultiTaskDatasetReader):
@@ -148,6 +161,14 @@ class MixedTaskDataLoader(DataLoader):
             raise ConfigurationError("instances_per_epoch needs a sampler (e.g. 'proportional').")
         self.readers = reader.readers
         self.data_paths = parse_data_paths(data_path, list(self.readers))
+        missing = [task for task in self.readers if task not in self.data_paths]
+        if require_all_tasks and missing:
+            raise ConfigurationError(
+                f"No data path for task(s) {', '.join(missing)}, which have a reader (this data "
+                f"loader has require_all_tasks, as for training): add "
+                f"{' and '.join(repr(task) for task in missing)} to the data paths "
+                "(train_data_path), or remove them from dataset_reader.readers and model.tasks."
+            )
         self.batch_size = batch_size
         self.max_pieces = max_pieces
         self.sampler = sampler
@@ -172,9 +193,18 @@ class MixedTaskDataLoader(DataLoader):
             self._instances = {}
             for task, path in self.data_paths.items():
                 instances = list(self.readers[task].read(path))
+                shard = ""
+                if is_distributed():
+                    shard = (
+                        f" (worker {dist.get_rank()} of {dist.get_world_size()}: its shard, one "
+                        f"sentence in {dist.get_world_size()})"
+                    )
                 if not instances:
-                    raise ConfigurationError(f"Task '{task}' has no instances in {path}.")
-                logger.info("Task %s: %d instances from %s", task, len(instances), path)
+                    raise ConfigurationError(
+                        f"Task '{task}' has no instances in {path}{shard}: give it a file with "
+                        "sentences (and in distributed training at least one per worker)."
+                    )
+                logger.info("Task %s: %d instances from %s%s", task, len(instances), path, shard)
                 self._instances[task] = instances
             if self._vocab is not None:
                 self._index_all()
@@ -182,9 +212,14 @@ class MixedTaskDataLoader(DataLoader):
 
     def _index_all(self) -> None:
         assert self._instances is not None and self._vocab is not None
-        for instances in self._instances.values():
+        for task, instances in self._instances.items():
             for instance in instances:
-                instance.index_fields(self._vocab)
+                try:
+                    instance.index_fields(self._vocab)
+                except KeyError as error:
+                    raise ConfigurationError(
+                        _unknown_label_message(task, instance, self._vocab, error)
+                    ) from None
 
     def iter_instances(self) -> Iterator[Instance]:
         for instances in self._read().values():
@@ -206,7 +241,7 @@ class MixedTaskDataLoader(DataLoader):
             return [instance for instances in data.values() for instance in instances]
         proportions = self.sampler.get_task_proportions(data)  # type: ignore[arg-type]
         total = sum(proportions.values())
-        size = self.instances_per_epoch or sum(len(instances) for instances in data.values())
+        size = self._epoch_size()
         epoch: List[Instance] = []
         for task, proportion in proportions.items():
             count = math.floor(proportion * size / total)
@@ -262,18 +297,75 @@ class MixedTaskDataLoader(DataLoader):
             random.shuffle(batches)
         return [[instances[i] for i in batch] for batch in batches]
 
+    def _epoch_size(self) -> int:
+        """Instances per epoch (of this worker, in distributed training)."""
+        if self.sampler is not None and self.instances_per_epoch is not None:
+            # The configured size is the whole epoch's: each worker draws its share (otherwise
+            # an epoch of N workers would hold N x instances_per_epoch instances).
+            world_size = dist.get_world_size() if is_distributed() else 1
+            return math.ceil(self.instances_per_epoch / world_size)
+        return sum(len(instances) for instances in self._read().values())
+
     def __len__(self) -> int:
         # Exact without a piece budget; with one, the count depends on the noisy sort, and this
-        # lower bound is what the learning-rate schedulers and progress bars get.
-        data = self._read()
-        size = sum(len(instances) for instances in data.values())
-        if self.sampler is not None and self.instances_per_epoch is not None:
-            size = self.instances_per_epoch
-        return math.ceil(size / self.batch_size)
+        # lower bound is what the learning-rate schedulers and progress bars get. In distributed
+        # training it counts this worker's shard (read in the worker), which is what each
+        # worker's trainer steps through.
+        return math.ceil(self._epoch_size() / self.batch_size)
 
     def __iter__(self) -> Iterator[TensorDict]:
         if self._vocab is None:
             raise ValueError("index_with(vocab) must be called before iterating over batches.")
         device = -1 if self.cuda_device is None else self.cuda_device
-        for batch in self._batches(self._epoch_instances()):
+        batches = self._batches(self._epoch_instances())
+        if is_distributed():
+            batches = _equalise_across_workers(batches)
+        for batch in batches:
             yield move_to_device(Batch(batch).as_tensor_dict(), device)
+
+
+def _equalise_across_workers(batches: List[List[Instance]]) -> List[List[Instance]]:
+    """Makes every distributed worker yield the same number of batches.
+
+    Shards differ by up to one instance per task, and bucketing by length can turn that into
+    different numbers of batches. AllenNLP's trainer then stops every worker when the first one
+    runs out ("finishing training early"), skipping the others' last batches: training data go
+    unused and, worse, validation metrics leave sentences out. So the workers agree on the largest
+    count (one all-reduce per epoch: all workers iterate their loaders together, for training and
+    for validation), and a worker with fewer batches halves its biggest ones until it has as many.
+    Nothing is repeated or dropped, so metrics summed over the workers cover each sentence once.
+    """
+    count = torch.tensor(len(batches), device=distributed_device())
+    dist.all_reduce(count, op=dist.ReduceOp.MAX)
+    target = int(count.item())
+    batches = list(batches)
+    while len(batches) < target:
+        biggest = max(range(len(batches)), key=lambda i: len(batches[i]), default=None)
+        if biggest is None or len(batches[biggest]) < 2:
+            logger.warning(
+                "Worker %d has %d instances for %d batches: the trainer will skip the other "
+                "workers' last batches this epoch.",
+                dist.get_rank(),
+                sum(len(batch) for batch in batches),
+                target,
+            )
+            break
+        batch = batches[biggest]
+        half = len(batch) // 2
+        batches[biggest : biggest + 1] = [batch[:half], batch[half:]]
+    return batches
+
+
+def _unknown_label_message(
+    task: str, instance: Instance, vocab: Vocabulary, error: KeyError
+) -> str:
+    """Says which sentence holds a tag the model never saw in training, and what to do."""
+    metadata = instance.fields["metadata"].metadata if "metadata" in instance.fields else {}
+    namespace = getattr(instance.fields.get("tags"), "_label_namespace", None)
+    known = sorted(vocab.get_token_to_index_vocabulary(namespace)) if namespace else []
+    where = metadata.get("source", "a sentence")
+    return (
+        f"{where}: task '{task}' has a tag the model never saw in training ({error}); the model "
+        f"knows {known}. Map the entity type to a known one with the reader's type_map, or to "
+        "'O' to ignore it."
+    )

@@ -98,3 +98,14 @@ def test_a_task_file_without_sentences_is_an_error(tmp_path):
     loader = MixedTaskDataLoader(_reader(), {"disease_a": str(empty)})
     with pytest.raises(ValueError, match="empty.tsv"):
         list(loader.iter_instances())
+
+
+def test_a_tag_training_never_saw_names_the_sentence_and_the_fix(tmp_path):
+    trained = _loader()
+    unseen = tmp_path / "test.tsv"
+    unseen.write_text("Aspirin\tB-Chemical\nworks\tO\n")
+    loader = MixedTaskDataLoader(_reader(), {"disease_a": str(unseen)})
+    loader.index_with(trained._vocab)
+    expected = r"test.tsv:1: task 'disease_a' .*B-Chemical.*type_map"
+    with pytest.raises(ConfigurationError, match=expected):
+        list(loader)
