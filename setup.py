@@ -38,6 +38,8 @@ setup(
         "safetensors",
         "jsonnet",
         "matplotlib",
+        # Euler diagrams of `allennlp bioner-analyze` (pure Python; numpy, scipy, matplotlib).
+        "matplotlib-venn>=1.1",
     ],
     extras_require={
         "dev": ["pytest", "hypothesis", "ruff"],

@@ -1,2 +1,3 @@
 
+from hsl_bioner.commands.analyze import AnalyzeCommand  # noqa: F401
 from hsl_bioner.commands.tag import TagDocuments  # noqa: F401
