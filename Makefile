@@ -22,7 +22,7 @@ test: venv
 	HSL_BIONER_DATA="$(SHARED_DATA)" $(PY) -m pytest -q tests
 
 lint: venv
-	$(VENV)/bin/ruff check hsl_bioner tests benchmarks scripts fixtures
+	$(VENV)/bin/ruff check setup.py hsl_bioner tests benchmarks scripts fixtures
 
 minilm: venv
 	$(PY) scripts/prepare_minilm.py --output models/all-MiniLM-L6-v2
