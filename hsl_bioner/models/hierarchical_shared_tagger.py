@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.lazy import Lazy
+from allennlp.common.util import is_distributed
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models.model import Model
 from allennlp.modules import ConditionalRandomField
@@ -106,7 +107,7 @@ class HierarchicalSharedTagger(Model):
                 self.embedder.get_output_dim(), labels, label_encoding, dropout
             )
         self.metrics = {
-            task: SpanBasedF1Measure(
+            task: _SpanF1(
                 vocab,
                 tag_namespace=label_namespace(self.group_of_task[task]),
                 label_encoding=label_encoding,
@@ -121,9 +122,10 @@ class HierarchicalSharedTagger(Model):
         labels = self.vocab.get_index_to_token_vocabulary(namespace)
         if not labels or set(labels.values()) <= {"@@PADDING@@", "@@UNKNOWN@@"}:
             raise ConfigurationError(
-                f"The vocabulary has no tags in namespace '{namespace}' for group '{group}': set "
-                f"label_namespace: '{namespace}' in the readers of its tasks "
-                f"({', '.join(t for t, g in self.group_of_task.items() if g == group)})."
+                f"The vocabulary has no tags in namespace '{namespace}' for group '{group}': "
+                "every task needs a reader and training data, and its reader must write "
+                f"label_namespace: '{namespace}' (tasks of the group: "
+                f"{', '.join(t for t, g in self.group_of_task.items() if g == group)})."
             )
         return labels
 
@@ -287,6 +289,47 @@ class HierarchicalSharedTagger(Model):
         return metrics
 
     default_predictor = "bioner"
+
+
+class _SpanF1(SpanBasedF1Measure):
+    """`SpanBasedF1Measure` whose counts are summed over the workers in distributed training
+    (AllenNLP 2.10's raises ``RuntimeError`` there). Every worker makes one all-reduce per call,
+    over the entity types of the tag namespace (the same on every worker: the vocabulary is
+    shared), so the collective calls match whatever each worker has seen."""
+
+    def __init__(self, vocab: Vocabulary, tag_namespace: str, label_encoding: str) -> None:
+        super().__init__(vocab, tag_namespace=tag_namespace, label_encoding=label_encoding)
+        tags = vocab.get_token_to_index_vocabulary(tag_namespace)
+        self._types = sorted({tag[2:] for tag in tags if len(tag) > 2 and tag[1] == "-"})
+
+    def get_metric(self, reset: bool = False) -> Dict[str, float]:
+        if not is_distributed():
+            return super().get_metric(reset=reset)
+        counts = dist_reduce_sum(
+            torch.tensor(
+                [
+                    [self._true_positives[t], self._false_positives[t], self._false_negatives[t]]
+                    for t in self._types
+                ],
+                dtype=torch.long,
+            ).view(-1, 3)
+        ).tolist()
+        metrics: Dict[str, float] = {}
+        totals = [0, 0, 0]
+        for entity_type, (tp, fp, fn) in zip(self._types, counts):
+            totals = [totals[0] + tp, totals[1] + fp, totals[2] + fn]
+            if tp or fp or fn:
+                precision, recall, f1 = self._compute_metrics(tp, fp, fn)
+                metrics[f"precision-{entity_type}"] = precision
+                metrics[f"recall-{entity_type}"] = recall
+                metrics[f"f1-measure-{entity_type}"] = f1
+        precision, recall, f1 = self._compute_metrics(*totals)
+        metrics.update(
+            {"precision-overall": precision, "recall-overall": recall, "f1-measure-overall": f1}
+        )
+        if reset:
+            self.reset()
+        return metrics
 
 
 def _group_tasks(tasks: List[str], groups: Dict[str, Sequence[str]]) -> Dict[str, str]:

@@ -81,7 +81,10 @@ local datasets = import 'datasets.libsonnet';
       validation_data_path: paths('devel'),
       test_data_path: paths('test'),
       evaluate_on_test: true,
-      data_loader: { type: 'mixed_task', batch_size: batch_size, max_pieces: max_pieces },
+      // require_all_tasks: a task left out of train_data_path stops training before it starts.
+      data_loader: {
+        type: 'mixed_task', batch_size: batch_size, max_pieces: max_pieces, require_all_tasks: true,
+      },
       validation_data_loader: {
         type: 'mixed_task', batch_size: batch_size * 4, max_pieces: max_pieces * 4, shuffle: false,
       },
@@ -98,6 +101,8 @@ local datasets = import 'datasets.libsonnet';
         [if patience != null then 'patience']: patience,
         validation_metric: '+f1',
         checkpointer: { keep_most_recent_by_count: 5 },
+        // No-op unless distributed: lets the test evaluation after training read whole files.
+        callbacks: [{ type: 'leave_process_group' }],
       },
     },
 }
