@@ -223,12 +223,15 @@ class HierarchicalSharedTagger(Model):
     def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
         """Turns tag indices into tag strings, each row through its own group's namespace, and adds
         "tag_probs": the CRF marginal probability of each decoded tag (a confidence)."""
-        decoded = [
-            self._decode(self.group_of_task[task], logits, path)
-            for logits, path, task in zip(
-                output_dict.pop("logits"), output_dict["tags"], output_dict["task"]
-            )
-        ]
+        logits = output_dict.pop("logits")
+        decoded: List[Any] = [None] * len(logits)
+        groups = [self.group_of_task[task] for task in output_dict["task"]]
+        for group, rows in _rows_by_key(groups).items():
+            paths = [output_dict["tags"][row] for row in rows]
+            for row, result in zip(
+                rows, self._decode(group, torch.stack([logits[r] for r in rows]), paths)
+            ):
+                decoded[row] = result
         output_dict["tags"] = [tags for tags, _ in decoded]
         output_dict["tag_probs"] = [probs for _, probs in decoded]
         return output_dict
@@ -245,21 +248,27 @@ class HierarchicalSharedTagger(Model):
         mask = get_text_field_mask(tokens)
         results = {}
         for group in groups:
-            head = self.heads[group]
-            logits = head(words[group])
-            best = head.crf.viterbi_tags(logits, mask)
-            results[group] = [
-                self._decode(group, logits[row], path) for row, (path, _) in enumerate(best)
-            ]
+            logits = self.heads[group](words[group])
+            paths = [path for path, _ in self.heads[group].crf.viterbi_tags(logits, mask)]
+            results[group] = self._decode(group, logits, paths)
         return {task: results[self.group_of_task[task]] for task in tasks}
 
     def _decode(
-        self, group: str, logits: torch.Tensor, path: List[int]
-    ) -> Tuple[List[str], List[float]]:
-        marginals = crf_marginals(self.heads[group].crf, logits[: len(path)].detach())
+        self, group: str, logits: torch.Tensor, paths: List[List[int]]
+    ) -> List[Tuple[List[str], List[float]]]:
+        """Tag strings and their marginal probabilities for the decoded `paths` of one group's
+        rows (`logits` ``[rows, words, tags]``)."""
+        mask = torch.zeros(logits.shape[:2], dtype=torch.bool, device=logits.device)
+        for row, path in enumerate(paths):
+            mask[row, : len(path)] = True
+        marginals = crf_marginals(self.heads[group].crf, logits.detach(), mask)
         namespace = label_namespace(group)
-        tags = [self.vocab.get_token_from_index(tag, namespace=namespace) for tag in path]
-        return tags, [marginals[i, tag].item() for i, tag in enumerate(path)]
+        decoded = []
+        for row, path in enumerate(paths):
+            chosen = marginals[row, torch.arange(len(path)), torch.tensor(path, dtype=torch.long)]
+            tags = [self.vocab.get_token_from_index(tag, namespace=namespace) for tag in path]
+            decoded.append((tags, chosen.tolist()))
+        return decoded
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         """Per task: `<task>_precision`, `<task>_recall`, `<task>_f1` (entity level: exact span and
