@@ -62,7 +62,7 @@ class BioNerPredictor(Predictor):
         Quantise the encoder layers' Linear modules to int8 at load time (dynamic quantisation,
         per-channel weights; CPU only): faster prediction at a small, measured accuracy cost (see
         benchmarks/README.md). Embeddings, projections and CRFs stay fp32.
-    int8_fp32_layers : `Sequence[int]`, optional (default = first and last layer)
+    int8_fp32_layers : `Sequence[int]`, optional (default = first two and last layer)
         Encoder layers kept in fp32 when `int8` is on (negative indices count from the top).
     frozen : `bool`, optional (default = `True`)
         Put the model in evaluation mode.

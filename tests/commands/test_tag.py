@@ -64,8 +64,14 @@ def test_int8_prediction_agrees_with_fp32_on_most_tokens(fixture_runs):
     archive = str(fixture_runs["mtl_ls"] / "model.tar.gz")
     fp32 = Predictor.from_path(archive, "bioner")
     int8 = Predictor.from_path(archive, "bioner", int8=True)
-    assert int8._model.embedder.split.lower_layers[1].ff.layer_1.__class__.__name__ == "Linear"
-    assert "quantized" in type(int8._model.embedder.split.lower_layers[1].ff.layer_1).__module__
+    assert (
+        int8._model.embedder.split.upper_stacks["disease_a"]["2"].ff.layer_1.__class__.__name__
+        == "Linear"
+    )
+    assert (
+        "quantized"
+        in type(int8._model.embedder.split.upper_stacks["disease_a"]["2"].ff.layer_1).__module__
+    )
     same = total = 0
     for line in open(ROOT / "fixtures" / "raw" / "abstracts.txt", encoding="utf-8"):
         a, b = fp32.predict(line), int8.predict(line)

@@ -48,7 +48,8 @@ local datasets = import 'datasets.libsonnet';
     type: 'bioner_iob',
     token_indexers: {
       tokens: {
-        type: 'pretrained_transformer_mismatched',
+        // AllenNLP's pretrained_transformer_mismatched, one tokenizer call per sentence.
+        type: 'pretrained_transformer_mismatched_fast',
         model_name: encoder.name,
         max_length: encoder.max_length,
       },

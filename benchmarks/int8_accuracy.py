@@ -1,0 +1,92 @@
+"""Test-set F1 of a trained model with fp32 and with int8 encoder layers (issue 8's accuracy check).
+
+Scores exactly as `allennlp evaluate` does (the model's entity-level metrics over the archive's
+reader and `mixed_task` loader), once per variant, each on a freshly loaded model:
+fp32; int8 with the first two and the last encoder layers in fp32 (the default of `--int8`);
+with the first and last in fp32; int8 in every layer.
+
+    .venv/bin/python benchmarks/int8_accuracy.py \
+        --archive benchmarks/runs/stl_minilm_ncbi/model.tar.gz \
+        --test NCBI-disease=../shared/data/MTL-Bioinformatics-2016/NCBI-disease-IOB/test.tsv
+"""
+
+import argparse
+import copy
+import time
+from pathlib import Path
+from typing import Dict, Optional, Sequence
+
+import torch
+from allennlp.common import Params
+from allennlp.data import DatasetReader
+from allennlp.models.archival import load_archive
+
+import hsl_bioner  # noqa: F401
+from hsl_bioner.data.mixed_task_loader import MixedTaskDataLoader, parse_data_paths
+from hsl_bioner.modules.quantization import quantize_split_transformer
+
+VARIANTS = {
+    "fp32": None,
+    "int8, layers 0, 1 and n-1 fp32 (default)": "default",
+    "int8, layers 0 and n-1 fp32": [0, -1],
+    "int8, all layers": [],
+}
+
+
+def evaluate(archive_file: str, test: str, fp32_layers: Optional[object]) -> Dict[str, float]:
+    archive = load_archive(archive_file)
+    model = archive.model.eval()
+    if fp32_layers is not None:
+        layers: Optional[Sequence[int]] = None if fp32_layers == "default" else fp32_layers
+        quantize_split_transformer(model.embedder.split, layers)
+    reader_params = copy.deepcopy(archive.config.as_dict()["dataset_reader"])
+    for reader in reader_params.get("readers", {}).values():
+        reader.pop("max_instances", None)  # score the whole test file
+    reader = DatasetReader.from_params(Params(reader_params))
+    loader = MixedTaskDataLoader(
+        reader, parse_data_paths(test, list(model.tasks)), batch_size=32, shuffle=False
+    )
+    loader.index_with(model.vocab)
+    started = time.perf_counter()
+    with torch.no_grad():
+        for batch in loader:
+            model(**batch)
+    metrics = model.get_metrics(reset=True)
+    metrics["seconds"] = time.perf_counter() - started
+    return metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archive", required=True)
+    parser.add_argument("--test", required=True, help="TASK=PATH of the test file")
+    parser.add_argument("--output-md")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    rows = []
+    baseline = None
+    for name, fp32_layers in VARIANTS.items():
+        metrics = evaluate(args.archive, args.test, fp32_layers)
+        baseline = metrics["f1"] if baseline is None else baseline
+        rows.append(
+            f"| {name} | {100 * metrics['precision']:.2f} | {100 * metrics['recall']:.2f} | "
+            f"{100 * metrics['f1']:.2f} | {100 * (metrics['f1'] - baseline):+.2f} | "
+            f"{metrics['seconds']:.1f} |"
+        )
+        print(rows[-1], flush=True)
+    table = "\n".join(
+        [
+            f"Archive `{args.archive}`, test `{args.test}`.",
+            "",
+            "| encoder | precision | recall | F1 | ΔF1 vs fp32 | scoring time (s) |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+    print(table)
+    if args.output_md:
+        Path(args.output_md).write_text(table + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Training throughput of MTL-LS with 2 and 4 tasks against STL, same encoder, batches and data.
+
+Every configuration trains (forward, backward, optimizer step) on the SAME sentences, drawn from
+real corpora, in batches built by our `mixed_task` loader, each run in a fresh subprocess so that
+its peak RSS is its own; configurations are interleaved over rounds (A B C A B C ...) so that the
+load of this shared machine hits all alike, and the report gives medians and ratios to STL.
+
+A sanity column counts, with forward hooks, how many instance rows every encoder layer processed:
+per instance exactly k shared-layer passes and n - k upper-layer passes, i.e. no task's upper
+layers ran on another task's instances and the shared stack ran once per batch.
+
+    .venv/bin/python benchmarks/throughput.py --output-md /tmp/throughput.md
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ["NCBI-disease-IOB", "BC5CDR-disease-IOB", "BC5CDR-chem-IOB", "BioNLP13CG-chem-IOB"]
+
+
+def _data_root(given: str) -> Path:
+    root = Path(
+        given
+        or os.environ.get("HSL_BIONER_DATA")
+        or ROOT.parent / "shared/data/MTL-Bioinformatics-2016"
+    )
+    if not root.is_dir():
+        sys.exit(f"corpora not found at {root}: pass --data-root or set HSL_BIONER_DATA")
+    return root
+
+
+def run_one(args: argparse.Namespace) -> Dict[str, float]:
+    """One configuration, in this process: returns sentences/s, peak RSS and layer-call counts."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    from allennlp.common import Params
+    from allennlp.data import Vocabulary
+    from allennlp.data.dataset_readers import MultiTaskDatasetReader
+    from allennlp.models import Model
+    from allennlp.training.optimizers import Optimizer
+
+    import hsl_bioner  # noqa: F401
+    from hsl_bioner.data.iob_reader import IobTaggingReader, read_iob_sentences
+    from hsl_bioner.data.mixed_task_loader import MixedTaskDataLoader
+
+    root = _data_root(args.data_root)
+    tasks = 1 if args.config == "stl" else int(args.config.split("-")[1])
+    # The same sentences for every configuration: the first N / 4 of each corpus, dealt out to
+    # `tasks` tasks (STL: one task holding them all), written as one IOB file per task.
+    per_corpus = args.sentences // len(CORPORA)
+    work = Path(tempfile.mkdtemp())
+    files: Dict[str, List[str]] = {}
+    for i, corpus in enumerate(CORPORA):
+        task = "all" if tasks == 1 else f"task{i % tasks}"
+        sentences = read_iob_sentences(str(root / corpus / "train.tsv"))
+        for sentence, _ in zip(sentences, range(per_corpus)):
+            lines = [f"{w}\t{t}" for w, t in zip(sentence.words, sentence.tags)]
+            files.setdefault(task, []).append("\n".join(lines) + "\n")
+    indexer = {
+        "type": "pretrained_transformer_mismatched",
+        "model_name": args.encoder,
+        "max_length": 512,
+    }
+    readers, paths = {}, {}
+    for task, sentences in files.items():
+        paths[task] = str(work / f"{task}.tsv")
+        Path(paths[task]).write_text("\n".join(sentences), encoding="utf-8")
+        readers[task] = IobTaggingReader.from_params(
+            Params(
+                {"token_indexers": {"tokens": dict(indexer)}, "label_namespace": f"{task}_labels"}
+            )
+        )
+    loader = MixedTaskDataLoader(
+        MultiTaskDatasetReader(readers), paths, batch_size=args.batch_size, padding_noise=0.0
+    )
+    instances = list(loader.iter_instances())
+    vocab = Vocabulary.from_instances(instances)
+    loader.index_with(vocab)
+    task_names = sorted({i["task"].metadata for i in instances})
+    split = {} if tasks == 1 else {"shared_layers": args.shared_layers}
+    model = Model.from_params(
+        vocab=vocab,
+        params=Params(
+            {
+                "type": "hierarchical_shared_tagger",
+                "tasks": task_names,
+                "embedder": {"model_name": args.encoder, "max_length": 512, **split},
+            }
+        ),
+    )
+    optimizer = Optimizer.from_params(
+        model_parameters=list(model.named_parameters()),
+        params=Params({"type": "layerwise_adamw", "lr": 3e-5}),
+    )
+
+    rows: Dict[str, int] = {}
+
+    def count(name):
+        def hook(module, inputs, output):
+            hidden = inputs[0]
+            # XLNet layers take [seq, batch, dim], BERT layers [batch, seq, dim].
+            batch_dim = 1 if "XLNet" in type(module).__name__ else 0
+            rows[name] = rows.get(name, 0) + hidden.size(batch_dim)
+
+        return hook
+
+    split_module = model.embedder.split
+    for i, layer in enumerate(split_module.lower_layers):
+        layer.register_forward_hook(count(f"lower{i}"))
+    for layers in split_module.upper_stacks.values():
+        for i, layer in layers.items():
+            layer.register_forward_hook(count(f"upper{i}"))
+
+    model.train()
+    batches = list(loader)
+    seen = 0
+
+    def step(batch):
+        optimizer.zero_grad()
+        model(**batch)["loss"].backward()
+        optimizer.step()
+
+    step(batches[0])  # warm-up, not timed
+    rows.clear()
+    started = time.perf_counter()
+    for batch in batches:
+        step(batch)
+        seen += len(batch["task"])
+    elapsed = time.perf_counter() - started
+    n = split_module.num_layers
+    k = split_module.shared_layers
+    shared_passes = sum(v for key, v in rows.items() if key.startswith("lower")) / seen
+    upper_passes = sum(v for key, v in rows.items() if key.startswith("upper")) / seen
+    return {
+        "sentences_per_s": seen / elapsed,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "shared_passes": shared_passes,
+        "upper_passes": upper_passes,
+        "expected_shared": k,
+        "expected_upper": n - k,
+        "tasks": len(task_names),
+        "sentences": seen,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--encoder", default=str(ROOT / "models/all-MiniLM-L6-v2"))
+    parser.add_argument("--data-root", default="")
+    parser.add_argument("--sentences", type=int, default=192)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--shared-layers", type=int, default=3, help="k for MTL-LS (3 of 6 = 0.5)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--configs", nargs="+", default=["stl", "mtl_ls-2", "mtl_ls-4"])
+    parser.add_argument("--output-md")
+    parser.add_argument("--config", help=argparse.SUPPRESS)  # internal: run one configuration
+    args = parser.parse_args()
+    if args.config:
+        print(json.dumps(run_one(args)))
+        return
+    _data_root(args.data_root)
+
+    results: Dict[str, List[Dict[str, float]]] = {config: [] for config in args.configs}
+    for round_ in range(args.rounds):
+        for config in args.configs:
+            command = [sys.executable, __file__, "--config", config] + [
+                f"--{key.replace('_', '-')}={value}"
+                for key, value in vars(args).items()
+                if key not in ("config", "configs", "output_md", "rounds")
+                and value not in (None, "")
+            ]
+            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+            if done.returncode != 0:
+                sys.exit(f"{config} failed:\n{done.stderr[-3000:]}")
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            results[config].append(result)
+            print(
+                f"round {round_ + 1} {config}: {result['sentences_per_s']:.2f} sentences/s",
+                flush=True,
+            )
+
+    stl = statistics.median(r["sentences_per_s"] for r in results["stl"])
+    lines = [
+        f"Encoder `{Path(args.encoder).name}`, {args.sentences} training sentences from "
+        f"{', '.join(c[:-4] for c in CORPORA)}, batch size {args.batch_size}, MTL-LS k = "
+        f"{args.shared_layers}, {args.rounds} interleaved rounds, {args.threads} torch threads; "
+        "medians.",
+        "",
+        "| configuration | tasks | sentences/s | ratio to STL | peak RSS (MB) "
+        "| shared-layer passes / instance | upper-layer passes / instance |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for config, runs in results.items():
+        speed = statistics.median(r["sentences_per_s"] for r in runs)
+        rss = max(r["peak_rss_mb"] for r in runs)
+        r = runs[0]
+        lines.append(
+            f"| {config} | {r['tasks']} | {speed:.2f} | {speed / stl:.2f} | {rss:.0f} | "
+            f"{r['shared_passes']:.2f} (expected {r['expected_shared']}) | "
+            f"{r['upper_passes']:.2f} (expected {r['expected_upper']}) |"
+        )
+    lines += ["", f"Python {platform.python_version()}, {os.cpu_count()} cores, no GPU."]
+    table = "\n".join(lines)
+    print(table)
+    if args.output_md:
+        Path(args.output_md).write_text(table + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
