@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+from interleave import run_interleaved
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = [
     "ours-fp32",
@@ -246,24 +248,7 @@ def main() -> None:
         return
     _sentences(args)
 
-    results: Dict[str, List[Dict[str, float]]] = {config: [] for config in args.configs}
-    for round_ in range(args.rounds):
-        for config in args.configs:
-            command = [sys.executable, __file__, "--config", config] + [
-                f"--{key.replace('_', '-')}={value}"
-                for key, value in vars(args).items()
-                if key not in ("config", "configs", "output_md", "rounds")
-                and value not in (None, "")
-            ]
-            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-            if done.returncode != 0:
-                sys.exit(f"{config} failed:\n{done.stderr[-3000:]}")
-            results[config].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(
-                f"round {round_ + 1} {config}: "
-                f"{results[config][-1]['sentences_per_s']:.1f} sentences/s",
-                flush=True,
-            )
+    results = run_interleaved(__file__, args)
 
     speed = {
         c: statistics.median(r["sentences_per_s"] for r in runs) for c, runs in results.items()

@@ -18,12 +18,13 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List
+
+from interleave import run_interleaved
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ["NCBI-disease-IOB", "BC5CDR-disease-IOB", "BC5CDR-chem-IOB", "BioNLP13CG-chem-IOB"]
@@ -174,24 +175,7 @@ def main() -> None:
         return
     _data_root(args.data_root)
 
-    results: Dict[str, List[Dict[str, float]]] = {config: [] for config in args.configs}
-    for round_ in range(args.rounds):
-        for config in args.configs:
-            command = [sys.executable, __file__, "--config", config] + [
-                f"--{key.replace('_', '-')}={value}"
-                for key, value in vars(args).items()
-                if key not in ("config", "configs", "output_md", "rounds")
-                and value not in (None, "")
-            ]
-            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-            if done.returncode != 0:
-                sys.exit(f"{config} failed:\n{done.stderr[-3000:]}")
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            results[config].append(result)
-            print(
-                f"round {round_ + 1} {config}: {result['sentences_per_s']:.2f} sentences/s",
-                flush=True,
-            )
+    results = run_interleaved(__file__, args)
 
     stl = statistics.median(r["sentences_per_s"] for r in results["stl"])
     lines = [
