@@ -148,7 +148,10 @@ class BioNerPredictor(Predictor):
         positions = [(d, s) for d, sentences in enumerate(documents) for s in range(len(sentences))]
         tagged = self._tag([documents[d][s] for d, s in positions])
 
-        outputs = [{**document, "entities": [], "sentences": []} for document in inputs]
+        # Only the passed-through input keys can hold non-JSON values (numpy scalars from a
+        # Python caller): everything added below is built from str, int and float already, and
+        # walking it with `sanitize` cost as much as the CRF decoding.
+        outputs = [{**sanitize(document), "entities": [], "sentences": []} for document in inputs]
         for (d, s), by_task in zip(positions, tagged):
             tokens, text = documents[d][s], inputs[d]["text"]
             outputs[d]["sentences"].append(
@@ -175,7 +178,7 @@ class BioNerPredictor(Predictor):
                     )
         for output in outputs:
             output["entities"] = merge_entities(output["entities"], self.merge)
-        return sanitize(outputs)
+        return outputs
 
     def _sentences_of(self, document: JsonDict) -> List[List[Token]]:
         text = document.get("text")
