@@ -15,6 +15,7 @@ from allennlp.nn import InitializerApplicator
 from allennlp.nn.util import dist_reduce_sum, get_text_field_mask
 from allennlp.training.metrics import SpanBasedF1Measure
 
+from hsl_bioner.modules import batched_crf
 from hsl_bioner.modules.crf_marginals import crf_marginals
 from hsl_bioner.modules.split_embedder import SplitTransformerEmbedder
 
@@ -161,28 +162,34 @@ class HierarchicalSharedTagger(Model):
         mask = get_text_field_mask(tokens)
 
         output: Dict[str, Any] = {"task": task, "mask": mask}
-        predicted: List[Optional[List[int]]] = [None] * batch_size
-        logits_by_row: List[Optional[torch.Tensor]] = [None] * batch_size
-        total_log_likelihood = words.new_zeros(())
+        # Each row scored by its own group's head; one CRF pass over the whole mixed batch.
+        groups = list(dict.fromkeys(row_groups))
+        crfs = [self.heads[group].crf for group in groups]
+        num_tags = max(crf.num_tags for crf in crfs)
+        logits = words.new_empty(words.shape[:2] + (num_tags,))
         for group, rows in _rows_by_key(row_groups).items():
-            head = self.heads[group]
             index = torch.tensor(rows, device=words.device)
-            group_mask = mask.index_select(0, index)
-            logits = head(words.index_select(0, index))
-            best = head.crf.viterbi_tags(logits, group_mask)
-            for j, row in enumerate(rows):
-                predicted[row] = best[j][0]
-                logits_by_row[row] = logits[j]
-            if tags is not None:
-                group_tags = tags.index_select(0, index)
-                total_log_likelihood = total_log_likelihood + head.crf(
-                    logits, group_tags, group_mask
-                )
-                self._update_metrics(task, rows, logits, best, group_tags, group_mask)
-        output["tags"] = predicted
-        output["logits"] = logits_by_row
+            group_logits = self.heads[group](words.index_select(0, index))
+            logits = logits.index_copy(0, index, batched_crf.pad_tags(group_logits, num_tags))
+        row_crf = torch.tensor([groups.index(group) for group in row_groups], device=words.device)
+
+        def row_potentials(constrained: bool) -> batched_crf.Potentials:
+            stacked = batched_crf.stacked_potentials(crfs, constrained)
+            return tuple(p.index_select(0, row_crf) for p in stacked)  # type: ignore
+
+        best = batched_crf.viterbi(logits, mask, row_potentials(constrained=True))
+        output["tags"] = [path for path, _ in best]
+        # Unpadded: each row's scores over its own group's tags.
+        output["logits"] = [
+            logits[row, :, : self.heads[group].crf.num_tags]
+            for row, group in enumerate(row_groups)
+        ]
         if tags is not None:
-            output["loss"] = -total_log_likelihood / batch_size
+            log_likelihood = batched_crf.log_likelihood(
+                logits, tags, mask, row_potentials(constrained=False)
+            )
+            output["loss"] = -log_likelihood.sum() / batch_size
+            self._update_metrics(task, logits, output["tags"], tags, mask)
         if metadata is not None:
             output["words"] = [m["words"] for m in metadata]
         return output
@@ -205,18 +212,17 @@ class HierarchicalSharedTagger(Model):
     def _update_metrics(
         self,
         task: List[str],
-        rows: List[int],
         logits: torch.Tensor,
-        best: List[Any],
+        paths: List[List[int]],
         gold: torch.Tensor,
         mask: torch.Tensor,
     ) -> None:
         # SpanBasedF1Measure reads the argmax of its "predictions": one-hot of the Viterbi path.
         one_hot = torch.zeros_like(logits)
-        for j, (path, _) in enumerate(best):
-            one_hot[j, torch.arange(len(path)), torch.tensor(path, dtype=torch.long)] = 1
-        for t, task_rows in _rows_by_key([task[row] for row in rows]).items():
-            index = torch.tensor(task_rows, device=logits.device)
+        for row, path in enumerate(paths):
+            one_hot[row, torch.arange(len(path)), torch.tensor(path, dtype=torch.long)] = 1
+        for t, rows in _rows_by_key(task).items():
+            index = torch.tensor(rows, device=logits.device)
             self.metrics[t](one_hot[index], gold[index], mask[index])
             self._tasks_seen.add(t)
 
@@ -249,7 +255,14 @@ class HierarchicalSharedTagger(Model):
         results = {}
         for group in groups:
             logits = self.heads[group](words[group])
-            paths = [path for path, _ in self.heads[group].crf.viterbi_tags(logits, mask)]
+            potentials = batched_crf.crf_potentials(self.heads[group].crf, constrained=True)
+            rows = logits.size(0)
+            paths = [
+                path
+                for path, _ in batched_crf.viterbi(
+                    logits, mask, tuple(p.expand(rows, *p.shape) for p in potentials)
+                )
+            ]
             results[group] = self._decode(group, logits, paths)
         return {task: results[self.group_of_task[task]] for task in tasks}
 

@@ -16,9 +16,7 @@ underflows: a step whose every allowed tag is more than ~700 nats below the best
 import torch
 from allennlp.modules import ConditionalRandomField
 
-# The same penalty AllenNLP's Viterbi decoding puts on forbidden transitions, so that the
-# marginals describe the distribution the decoder actually searches.
-_FORBIDDEN = -10000.0
+from hsl_bioner.modules.batched_crf import crf_potentials
 
 
 def crf_marginals(
@@ -31,27 +29,13 @@ def crf_marginals(
     if length == 0:
         return logits.new_zeros((batch, 0, num_tags))
     mask = mask.bool()
-    transitions, start, end = _log_potentials(crf, logits)
+    # Forbidden transitions at the Viterbi decoder's penalty, so that the marginals describe the
+    # distribution the decoder actually searches.
+    transitions, start, end = (p.detach() for p in crf_potentials(crf, constrained=True))
     marginals = _scaled_marginals(transitions, start, end, logits, mask)
     if not bool(torch.isfinite(marginals).all()):
         marginals = _log_domain_marginals(transitions, start, end, logits, mask)
     return marginals.to(logits.dtype)
-
-
-def _log_potentials(crf: ConditionalRandomField, logits: torch.Tensor):
-    """Transition, start and end scores with forbidden transitions at `_FORBIDDEN`."""
-    num_tags = logits.size(-1)
-    allowed = crf._constraint_mask.to(logits)
-    start_tag, end_tag = num_tags, num_tags + 1
-    transitions = crf.transitions * allowed[:num_tags, :num_tags] + _FORBIDDEN * (
-        1 - allowed[:num_tags, :num_tags]
-    )
-    start = _FORBIDDEN * (1 - allowed[start_tag, :num_tags])
-    end = _FORBIDDEN * (1 - allowed[:num_tags, end_tag])
-    if crf.include_start_end_transitions:
-        start = start + crf.start_transitions * allowed[start_tag, :num_tags]
-        end = end + crf.end_transitions * allowed[:num_tags, end_tag]
-    return transitions.detach(), start.detach(), end.detach()
 
 
 def _scaled_marginals(
