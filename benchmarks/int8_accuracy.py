@@ -59,27 +59,42 @@ def evaluate(archive_file: str, test: str, fp32_layers: Optional[object]) -> Dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--archive", required=True)
-    parser.add_argument("--test", required=True, help="TASK=PATH of the test file")
+    parser.add_argument(
+        "--test",
+        required=True,
+        help="TASK=PATH of the test file; comma-separated TASK=PATH items for a multi-task model",
+    )
     parser.add_argument("--output-md")
     args = parser.parse_args()
     torch.set_num_threads(2)
     rows = []
-    baseline = None
+    baseline: Optional[Dict[str, float]] = None
+    tasks: list = []
     for name, fp32_layers in VARIANTS.items():
         metrics = evaluate(args.archive, args.test, fp32_layers)
-        baseline = metrics["f1"] if baseline is None else baseline
+        if baseline is None:
+            baseline = metrics
+            tasks = sorted(k[: -len("_f1")] for k in metrics if k.endswith("_f1") and k != "f1")
+        # A multi-task model: each task's F1 and its difference, as well as the macro average.
+        per_task = ""
+        for task in tasks if len(tasks) > 1 else []:
+            f1, delta = metrics[f"{task}_f1"], metrics[f"{task}_f1"] - baseline[f"{task}_f1"]
+            per_task += f" {100 * f1:.2f} ({100 * delta:+.2f}) |"
         rows.append(
             f"| {name} | {100 * metrics['precision']:.2f} | {100 * metrics['recall']:.2f} | "
-            f"{100 * metrics['f1']:.2f} | {100 * (metrics['f1'] - baseline):+.2f} | "
-            f"{metrics['seconds']:.1f} |"
+            f"{100 * metrics['f1']:.2f} | {100 * (metrics['f1'] - baseline['f1']):+.2f} |"
+            f"{per_task} {metrics['seconds']:.1f} |"
         )
         print(rows[-1], flush=True)
+    task_columns = [f" F1 {t} (Δ) |" for t in tasks] if len(tasks) > 1 else []
     table = "\n".join(
         [
             f"Archive `{args.archive}`, test `{args.test}`.",
             "",
-            "| encoder | precision | recall | F1 | ΔF1 vs fp32 | scoring time (s) |",
-            "|---|---|---|---|---|---|",
+            "| encoder | precision | recall | F1 | ΔF1 vs fp32 |"
+            + "".join(task_columns)
+            + " scoring time (s) |",
+            "|---|---|---|---|---|" + "---|" * len(task_columns) + "---|",
             *rows,
         ]
     )

@@ -5,6 +5,11 @@ real corpora, in batches built by our `mixed_task` loader, each run in a fresh s
 its peak RSS is its own; configurations are interleaved over rounds (A B C A B C ...) so that the
 load of this shared machine hits all alike, and the report gives medians and ratios to STL.
 
+Besides wall time, each run reports its CPU time (less sensitive to other load on the machine)
+and wall time per phase (forward, backward, optimizer step), which separates the compute spent on
+instances from the optimizer's work per parameter: MTL-LS holds one copy of the upper layers per
+task, and AdamW updates every copy at every step.
+
 A sanity column counts, with forward hooks, how many instance rows every encoder layer processed:
 per instance exactly k shared-layer passes and n - k upper-layer passes, i.e. no task's upper
 layers ran on another task's instances and the shared stack ran once per batch.
@@ -129,24 +134,42 @@ def run_one(args: argparse.Namespace) -> Dict[str, float]:
     batches = list(loader)
     seen = 0
 
+    phases = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+
     def step(batch):
+        # Wall time per phase: where a gap to STL comes from (compute on instances, or the
+        # optimizer's work per parameter, which grows with the number of upper-layer copies).
+        t0 = time.perf_counter()
         optimizer.zero_grad()
-        model(**batch)["loss"].backward()
+        loss = model(**batch)["loss"]
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
         optimizer.step()
+        t3 = time.perf_counter()
+        phases["forward"] += t1 - t0
+        phases["backward"] += t2 - t1
+        phases["optimizer"] += t3 - t2
 
     step(batches[0])  # warm-up, not timed
     rows.clear()
-    started = time.perf_counter()
+    phases.update({name: 0.0 for name in phases})
+    started, cpu_started = time.perf_counter(), time.process_time()
     for batch in batches:
         step(batch)
         seen += len(batch["task"])
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     n = split_module.num_layers
     k = split_module.shared_layers
     shared_passes = sum(v for key, v in rows.items() if key.startswith("lower")) / seen
     upper_passes = sum(v for key, v in rows.items() if key.startswith("upper")) / seen
     return {
         "sentences_per_s": seen / elapsed,
+        # CPU seconds of this process per sentence: less sensitive than wall time to other load.
+        "cpu_ms_per_sentence": 1000 * cpu / seen,
+        **{f"{name}_ms_per_batch": 1000 * t / len(batches) for name, t in phases.items()},
+        "parameters_m": sum(p.numel() for p in model.parameters()) / 1e6,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "shared_passes": shared_passes,
         "upper_passes": upper_passes,
@@ -177,23 +200,34 @@ def main() -> None:
 
     results = run_interleaved(__file__, args)
 
-    stl = statistics.median(r["sentences_per_s"] for r in results["stl"])
+    def median(config: str, key: str) -> float:
+        return statistics.median(r[key] for r in results[config])
+
+    stl = median("stl", "sentences_per_s")
+    stl_cpu = median("stl", "cpu_ms_per_sentence")
+    stl_compute = median("stl", "forward_ms_per_batch") + median("stl", "backward_ms_per_batch")
     lines = [
         f"Encoder `{Path(args.encoder).name}`, {args.sentences} training sentences from "
         f"{', '.join(c[:-4] for c in CORPORA)}, batch size {args.batch_size}, MTL-LS k = "
         f"{args.shared_layers}, {args.rounds} interleaved rounds, {args.threads} torch threads; "
         "medians.",
         "",
-        "| configuration | tasks | sentences/s | ratio to STL | peak RSS (MB) "
+        "| configuration | tasks | parameters (M) | sentences/s | ratio to STL "
+        "| CPU-time ratio to STL | forward / backward / optimizer (ms per batch) "
+        "| forward + backward ratio to STL | peak RSS (MB) "
         "| shared-layer passes / instance | upper-layer passes / instance |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for config, runs in results.items():
-        speed = statistics.median(r["sentences_per_s"] for r in runs)
+        speed = median(config, "sentences_per_s")
+        phases = [median(config, f"{p}_ms_per_batch") for p in ("forward", "backward", "optimizer")]
         rss = max(r["peak_rss_mb"] for r in runs)
         r = runs[0]
         lines.append(
-            f"| {config} | {r['tasks']} | {speed:.2f} | {speed / stl:.2f} | {rss:.0f} | "
+            f"| {config} | {r['tasks']} | {r['parameters_m']:.1f} | {speed:.2f} | "
+            f"{speed / stl:.2f} | {stl_cpu / median(config, 'cpu_ms_per_sentence'):.2f} | "
+            f"{' / '.join(f'{t:.0f}' for t in phases)} | "
+            f"{stl_compute / (phases[0] + phases[1]):.2f} | {rss:.0f} | "
             f"{r['shared_passes']:.2f} (expected {r['expected_shared']}) | "
             f"{r['upper_passes']:.2f} (expected {r['expected_upper']}) |"
         )
