@@ -14,7 +14,7 @@ import argparse
 import copy
 import time
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from allennlp.common import Params
@@ -69,7 +69,7 @@ def main() -> None:
     torch.set_num_threads(2)
     rows = []
     baseline: Optional[Dict[str, float]] = None
-    tasks: list = []
+    tasks: List[str] = []
     for name, fp32_layers in VARIANTS.items():
         metrics = evaluate(args.archive, args.test, fp32_layers)
         if baseline is None:

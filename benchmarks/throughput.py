@@ -139,6 +139,7 @@ def run_one(args: argparse.Namespace) -> Dict[str, float]:
     def step(batch):
         # Wall time per phase: where a gap to STL comes from (compute on instances, or the
         # optimizer's work per parameter, which grows with the number of upper-layer copies).
+        # "forward" includes zero_grad (a memset of the gradients, also per parameter).
         t0 = time.perf_counter()
         optimizer.zero_grad()
         loss = model(**batch)["loss"]
