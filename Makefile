@@ -8,10 +8,11 @@ SHARED_DATA ?= ../shared/data/MTL-Bioinformatics-2016
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: setup.py runtime/pyproject.toml
 	@set -e; python310="$$(scripts/find_python310.sh)"; \
 	  test -x $(PY) || "$$python310" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip<25" "setuptools<70" wheel
+	$(PY) -m pip install --quiet -e ./runtime
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
@@ -22,7 +23,7 @@ test: venv
 	HSL_BIONER_DATA="$(SHARED_DATA)" $(PY) -m pytest -q tests
 
 lint: venv
-	$(VENV)/bin/ruff check setup.py hsl_bioner tests benchmarks scripts fixtures
+	$(VENV)/bin/ruff check setup.py hsl_bioner tests benchmarks scripts fixtures runtime
 
 minilm: venv
 	$(PY) scripts/prepare_minilm.py --output models/all-MiniLM-L6-v2

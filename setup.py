@@ -29,6 +29,9 @@ setup(
     packages=find_packages(include=["hsl_bioner", "hsl_bioner.*"]),
     python_requires=">=3.10,<3.11",
     install_requires=[
+        # The torch-free core (text, pieces, decoding, entities, formats): ./runtime, installed
+        # first by `make venv`.
+        "hsl-bioner-runtime==0.1.0",
         "allennlp==2.10.1",
         "allennlp-models==2.10.1",
         "torch>=1.10,<1.13",
@@ -40,6 +43,9 @@ setup(
         "matplotlib",
         # Euler diagrams of `allennlp bioner-analyze` (pure Python; numpy, scipy, matplotlib).
         "matplotlib-venn>=1.1",
+        # `allennlp bioner-export` and `--backend onnx` (onnx 1.17 is the last with numpy 1 wheels).
+        "onnx>=1.15,<1.18",
+        "onnxruntime>=1.16",
     ],
     extras_require={
         "dev": ["pytest", "hypothesis", "ruff"],

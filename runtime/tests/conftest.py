@@ -1,0 +1,1 @@
+"""Tests of the runtime run without torch, transformers or allennlp installed."""
