@@ -20,7 +20,7 @@ demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
 test: venv
-	HSL_BIONER_DATA="$(SHARED_DATA)" $(PY) -m pytest -q tests
+	HSL_BIONER_DATA="$(SHARED_DATA)" $(PY) -m pytest -q tests runtime/tests
 
 lint: venv
 	$(VENV)/bin/ruff check setup.py hsl_bioner tests benchmarks scripts fixtures runtime

@@ -48,6 +48,7 @@ setup(
         "onnxruntime>=1.16",
     ],
     extras_require={
-        "dev": ["pytest", "hypothesis", "ruff"],
+        # bioc: an independent PubTator reader for the writers' round-trip tests.
+        "dev": ["pytest", "hypothesis", "ruff", "bioc"],
     },
 )

@@ -1,4 +1,4 @@
-"""How closely does `BioTextTokenizer` reproduce the corpora's own token streams and sentences?
+"""How closely does `TextTokenizer` reproduce the corpora's own token streams and sentences?
 
 For every corpus folder under the data root (``--data-root``, else ``$HSL_BIONER_DATA``, else
 ``../shared/data/MTL-Bioinformatics-2016`` relative to the repository root), the gold sentences
@@ -62,7 +62,7 @@ from bisect import bisect_left
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from hsl_bioner.data.text_tokenizer import BioTextTokenizer
+from hsl_bioner_runtime.text import TextTokenizer
 
 DEFAULT_DATA_ROOT = "../shared/data/MTL-Bioinformatics-2016"
 
@@ -245,7 +245,7 @@ def _prf(matched: int, predicted: int, gold: int) -> Tuple[float, float, float]:
     return p, r, f
 
 
-def evaluate(sentences: List[List[str]], tokenizer: BioTextTokenizer) -> Dict[str, float]:
+def evaluate(sentences: List[List[str]], tokenizer: TextTokenizer) -> Dict[str, float]:
     """Raw counts for one corpus (combined into rates by `rates`)."""
     text, gold_tokens, gold_sentences = detokenize_corpus(sentences)
     start = time.perf_counter()
@@ -255,7 +255,7 @@ def evaluate(sentences: List[List[str]], tokenizer: BioTextTokenizer) -> Dict[st
     predicted_sentences = tokenizer.split_sentences(text)
     split_seconds = time.perf_counter() - start
 
-    pred_spans = [(t.idx, t.idx_end) for t in predicted]
+    pred_spans = [(t.start, t.end) for t in predicted]
     pred_set = set(pred_spans)
     gold_set = set(gold_tokens)
     pred_starts = [s for s, _ in pred_spans]
@@ -346,7 +346,7 @@ def main(argv: Optional[List[str]] = None) -> str:
     if not folders:
         sys.exit(f"No <corpus>/test.tsv under {root}.")
 
-    tokenizer = BioTextTokenizer()
+    tokenizer = TextTokenizer()
     tokenizer.tokenize("warm-up")
     groups: Dict[str, List[str]] = {}
     results: Dict[str, Dict[str, float]] = {}

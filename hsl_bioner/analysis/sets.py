@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import AbstractSet, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from hsl_bioner.data.tag_schemes import tags_to_spans
+from hsl_bioner_runtime.tag_schemes import tags_to_spans
 
 NORMALISATIONS: Dict[str, str] = {
     "case": "Unicode case-folding (str.casefold): 'Breast Cancer' = 'breast cancer'",
@@ -105,7 +105,7 @@ def entity_strings(
     sentences : `Iterable[Tuple[Sequence[str], Sequence[str]]]`
         ``(words, tags)`` per sentence.
     scheme : `str`, optional (default = `"BIO"`)
-        The tag scheme of ``tags`` (see `hsl_bioner.data.tag_schemes`); invalid sequences raise
+        The tag scheme of ``tags`` (see `hsl_bioner_runtime.tag_schemes`); invalid sequences raise
         `TagSequenceError`.
     normalisation : `Iterable[str]`, optional (default = `("case",)`)
         See `normalise_entity`.

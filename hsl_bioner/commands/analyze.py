@@ -36,7 +36,7 @@ from hsl_bioner.analysis.sets import (
     entity_strings,
 )
 from hsl_bioner.data.iob_reader import read_iob_sentences
-from hsl_bioner.data.tag_schemes import normalize_scheme
+from hsl_bioner_runtime.tag_schemes import normalize_scheme
 
 logger = logging.getLogger(__name__)
 

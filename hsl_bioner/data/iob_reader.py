@@ -12,7 +12,7 @@ from allennlp.data.instance import Instance
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token
 
-from hsl_bioner.data.tag_schemes import (
+from hsl_bioner_runtime.tag_schemes import (
     CODING_SCHEMES,
     TagSequenceError,
     check_type_map,

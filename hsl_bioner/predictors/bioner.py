@@ -13,13 +13,11 @@ from allennlp.models import Model
 from allennlp.nn.util import move_to_device
 from allennlp.predictors.predictor import Predictor
 
-from hsl_bioner.data.tag_schemes import tags_to_spans
-from hsl_bioner.data.text_tokenizer import BioTextTokenizer
 from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger
 from hsl_bioner.modules.quantization import quantize_split_transformer
-
-OUTPUT_FORMATS = ("json", "conll", "pubtator")
-MERGE_RULES = ("type", "exact", "none")
+from hsl_bioner_runtime.entities import MERGE_RULES, document_record
+from hsl_bioner_runtime.formats.writers import OUTPUT_FORMATS, format_record
+from hsl_bioner_runtime.text import TextToken, TextTokenizer
 
 # Per sentence and task: the tags and the marginal probability of each.
 TaggedSentence = Dict[str, Tuple[List[str], List[float]]]
@@ -31,10 +29,11 @@ class BioNerPredictor(Predictor):
 
     Input, one document per line: raw text, or JSON ``{"text": ..., "id": ...}`` (other keys are
     passed through). Each document is split into sentences and tokens the way the training corpora
-    were (`BioTextTokenizer`) and tagged by every selected task head; each entity is reported with
-    ``start``/``end`` offsets into the document (``text[start:end]`` is the mention), its
-    ``type``, the ``task`` whose head found it and a ``score``: the mean CRF marginal probability
-    of its tags.
+    were (`hsl_bioner_runtime.text.TextTokenizer`) and tagged by every selected task head; each
+    entity is reported with ``start``/``end`` offsets into the document (``text[start:end]`` is
+    the mention), its ``type``, the ``task`` whose head found it and a ``score``: the mean CRF
+    marginal probability of its tags. Entities, records and output formats are the runtime core's
+    (`hsl_bioner_runtime.entities`, `hsl_bioner_runtime.formats.writers`).
 
     All selected heads tag a batch in one pass of the shared lower layers (each head adds only its
     own upper layers and CRF); their entities are combined by the `merge` rule.
@@ -50,14 +49,17 @@ class BioNerPredictor(Predictor):
     tasks : `Sequence[str]`, optional (default = all tasks of the model)
         Which task heads to run.
     output_format : `str`, optional (default = `"json"`)
-        "json" (one JSON object per document), "conll" (per token: text, start, end and one tag
-        column per task; a blank line between sentences) or "pubtator" (``id|t|text``, then one
-        line per entity: id, start, end, mention, type, task).
+        "json" (one JSON object per document), "conll" (``# newdoc id = <id>``, then per token:
+        text, start, end and one tag column per task; a blank line after each sentence) or
+        "pubtator" (``id|t|title``, ``id|a|abstract``, then one line per entity: id, start, end,
+        mention, type, task); the rules are in `hsl_bioner_runtime.formats.writers`. A document
+        without an ``id`` is named by its number among the records this predictor has dumped
+        (1, 2, ...; `allennlp bioner-tag` dumps one per input line, so that is the line number).
     max_sentences_per_batch : `int`, optional (default = `32`)
         Sentences are sorted by length and tagged in batches of at most this many.
     merge : `str`, optional (default = `"type"`)
         How the entities of several heads are combined: "type", "exact" or "none"; see
-        `merge_entities`.
+        `hsl_bioner_runtime.entities.merge_entities`.
     int8 : `bool`, optional (default = `False`)
         Quantise the encoder layers' Linear modules to int8 at load time (dynamic quantisation,
         per-channel weights; CPU only): faster prediction at a small, measured accuracy cost (see
@@ -109,7 +111,8 @@ class BioNerPredictor(Predictor):
         self.output_format = output_format
         self.max_sentences_per_batch = max_sentences_per_batch
         self.merge = merge
-        self.tokenizer = BioTextTokenizer()
+        self.tokenizer = TextTokenizer()
+        self._dumped = 0  # records written by `dump_line`: the default id of the next one - 1
         if int8:
             if self.cuda_device >= 0:
                 raise ConfigurationError(
@@ -130,11 +133,8 @@ class BioNerPredictor(Predictor):
         return {"text": line.rstrip("\r\n")}
 
     def dump_line(self, outputs: JsonDict) -> str:
-        if self.output_format == "conll":
-            return to_conll(outputs)
-        if self.output_format == "pubtator":
-            return to_pubtator(outputs)
-        return json.dumps(outputs, ensure_ascii=False) + "\n"
+        self._dumped += 1
+        return format_record(outputs, self.output_format, default_id=self._dumped)
 
     def predict(self, text: str) -> JsonDict:
         """Entities of one document of raw text."""
@@ -145,46 +145,31 @@ class BioNerPredictor(Predictor):
 
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
         documents = [self._sentences_of(document) for document in inputs]
-        positions = [(d, s) for d, sentences in enumerate(documents) for s in range(len(sentences))]
-        tagged = self._tag([documents[d][s] for d, s in positions])
-
-        # Only the passed-through input keys can hold non-JSON values (numpy scalars from a
-        # Python caller): everything added below is built from str, int and float already, and
-        # walking it with `sanitize` cost as much as the CRF decoding.
-        outputs = [{**sanitize(document), "entities": [], "sentences": []} for document in inputs]
-        for (d, s), by_task in zip(positions, tagged):
-            tokens, text = documents[d][s], inputs[d]["text"]
-            outputs[d]["sentences"].append(
-                {
-                    "start": tokens[0].idx,
-                    "end": tokens[-1].idx_end,
-                    "tokens": [[t.text, t.idx, t.idx_end] for t in tokens],
-                    "tags": {task: tags for task, (tags, _) in by_task.items()},
-                }
+        tagged = self._tag([sentence for sentences in documents for sentence in sentences])
+        outputs = []
+        first = 0
+        for document, sentences in zip(inputs, documents):
+            last = first + len(sentences)
+            # Only the passed-through input keys can hold non-JSON values (numpy scalars from a
+            # Python caller): everything the record adds is built from str, int and float
+            # already, and walking it with `sanitize` cost as much as the CRF decoding.
+            outputs.append(
+                document_record(
+                    sanitize(document),
+                    sentences,
+                    tagged[first:last],
+                    self._model.label_encoding,
+                    self.merge,
+                )
             )
-            for task, (tags, probs) in by_task.items():
-                for entity_type, first, last in tags_to_spans(tags, self._model.label_encoding):
-                    start, end = tokens[first].idx, tokens[last].idx_end
-                    score = sum(probs[first : last + 1]) / (last - first + 1)
-                    outputs[d]["entities"].append(
-                        {
-                            "start": start,
-                            "end": end,
-                            "text": text[start:end],
-                            "type": entity_type,
-                            "task": task,
-                            "score": round(score, 4),
-                        }
-                    )
-        for output in outputs:
-            output["entities"] = merge_entities(output["entities"], self.merge)
+            first = last
         return outputs
 
-    def _sentences_of(self, document: JsonDict) -> List[List[Token]]:
+    def _sentences_of(self, document: JsonDict) -> List[List[TextToken]]:
         text = document.get("text")
         if not isinstance(text, str):
             raise ValueError(f"Input needs a string 'text', got {str(document)[:80]!r}")
-        return [tokens for tokens in self.tokenizer.tokenize_sentences(text) if tokens]
+        return self.tokenizer.tokenize_sentences(text)
 
     def _tag(self, sentences: List[List[Token]]) -> List[TaggedSentence]:
         """Tags sentences with every selected task in length-sorted batches (little padding);
@@ -206,63 +191,3 @@ class BioNerPredictor(Predictor):
             for j, i in enumerate(rows):
                 results[i] = {task: by_task[task][j] for task in self.tasks}
         return results
-
-
-def merge_entities(entities: List[JsonDict], rule: str) -> List[JsonDict]:
-    """Combines the entities that several task heads found in one document.
-
-    - "none": every head's entities, as found.
-    - "exact": entities with the same span and type are one entity, with the ``task`` and
-      ``score`` of the most confident head and ``tasks`` listing every head that found it.
-    - "type": as "exact"; then, of overlapping entities of the SAME type, only the most confident
-      is kept (ties: the longer one). Entities of different types may overlap (a gene name inside
-      a disease name is both).
-    """
-
-    def reading_order(entity: JsonDict):
-        return entity["start"], -entity["end"], entity["type"], entity["task"]
-
-    if rule == "none":
-        return sorted(entities, key=reading_order)
-    same_span: Dict[Tuple[int, int, str], List[JsonDict]] = {}
-    for entity in entities:
-        same_span.setdefault((entity["start"], entity["end"], entity["type"]), []).append(entity)
-    merged = [
-        {**max(found, key=lambda e: e["score"]), "tasks": sorted(e["task"] for e in found)}
-        for found in same_span.values()
-    ]
-    if rule == "type":
-        kept: List[JsonDict] = []
-        for entity in sorted(
-            merged, key=lambda e: (-e["score"], e["start"] - e["end"], e["start"])
-        ):
-            if not any(_overlap_same_type(entity, other) for other in kept):
-                kept.append(entity)
-        merged = kept
-    return sorted(merged, key=reading_order)
-
-
-def _overlap_same_type(a: JsonDict, b: JsonDict) -> bool:
-    return a["type"] == b["type"] and a["start"] < b["end"] and b["start"] < a["end"]
-
-
-def to_conll(outputs: JsonDict) -> str:
-    """Token, start, end and one tag column per task; a blank line after each sentence."""
-    lines = []
-    for sentence in outputs["sentences"]:
-        tasks = list(sentence["tags"])
-        for i, (token, start, end) in enumerate(sentence["tokens"]):
-            tags = "\t".join(sentence["tags"][task][i] for task in tasks)
-            lines.append(f"{token}\t{start}\t{end}\t{tags}")
-        lines.append("")
-    return "\n".join(lines) + "\n"
-
-
-def to_pubtator(outputs: JsonDict) -> str:
-    """PubTator: ``id|t|text`` then ``id<TAB>start<TAB>end<TAB>mention<TAB>type<TAB>task``."""
-    doc_id = str(outputs.get("id", "0"))
-    text = outputs["text"].replace("\n", " ").replace("|", " ")
-    lines = [f"{doc_id}|t|{text}"]
-    for e in outputs["entities"]:
-        lines.append(f"{doc_id}\t{e['start']}\t{e['end']}\t{e['text']}\t{e['type']}\t{e['task']}")
-    return "\n".join(lines) + "\n\n"

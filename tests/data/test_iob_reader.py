@@ -22,7 +22,7 @@ from hsl_bioner.data.iob_reader import (
     IobTaggingReader,
     read_iob_sentences,
 )
-from hsl_bioner.data.tag_schemes import TagSequenceError
+from hsl_bioner_runtime.tag_schemes import TagSequenceError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_ENV = "HSL_BIONER_DATA"

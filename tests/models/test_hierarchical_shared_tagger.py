@@ -9,7 +9,7 @@ from allennlp.data import DataLoader, DatasetReader, Vocabulary
 from allennlp.models import Model
 
 import hsl_bioner  # noqa: F401  (registers the plugin)
-from hsl_bioner.data.tag_schemes import validate_tags
+from hsl_bioner_runtime.tag_schemes import validate_tags
 from tests.conftest import FIXTURE_CONFIGS
 
 

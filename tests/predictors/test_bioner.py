@@ -7,8 +7,7 @@ from allennlp.predictors import Predictor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hsl_bioner.data.text_tokenizer import is_separator
-from hsl_bioner.predictors.bioner import merge_entities
+from hsl_bioner_runtime.text import is_separator
 from tests.conftest import run_allennlp
 
 
@@ -100,29 +99,6 @@ def test_task_selection_and_merge_rules(fixture_runs):
         Predictor.from_path(archive, "bioner", merge="some")
 
 
-def test_merge_rules():
-    def entity(start, end, task, score, type_="Disease"):
-        return {"start": start, "end": end, "type": type_, "task": task, "score": score, "text": ""}
-
-    found = [
-        entity(0, 10, "a", 0.9),
-        entity(0, 10, "b", 0.7),  # same span and type as the first
-        entity(5, 20, "b", 0.8),  # overlaps the first, same type
-        entity(5, 9, "c", 0.99, type_="Gene"),  # overlaps, other type
-        entity(30, 40, "b", 0.5),
-    ]
-    assert len(merge_entities(found, "none")) == 5
-    exact = merge_entities(found, "exact")
-    assert len(exact) == 4
-    assert exact[0]["task"] == "a" and exact[0]["tasks"] == ["a", "b"] and exact[0]["score"] == 0.9
-    by_type = merge_entities(found, "type")
-    assert [(e["start"], e["end"], e["type"]) for e in by_type] == [
-        (0, 10, "Disease"),
-        (5, 9, "Gene"),
-        (30, 40, "Disease"),
-    ]
-
-
 def test_output_formats_through_the_cli(fixture_runs, tmp_path):
     archive = str(fixture_runs["mtl_ls"] / "model.tar.gz")
     inputs = tmp_path / "docs.jsonl"
@@ -152,12 +128,20 @@ def test_output_formats_through_the_cli(fixture_runs, tmp_path):
         outputs[output_format] = path.read_text(encoding="utf-8")
     documents = [json.loads(line) for line in outputs["json"].splitlines()]
     assert [d["id"] for d in documents] == ["PMID1", "PMID2"]
-    conll = [line.split("\t") for line in outputs["conll"].splitlines() if line]
+    # Each CoNLL document starts with its "# newdoc id = ..." line (issue 12), then the tokens.
+    conll_lines = outputs["conll"].splitlines()
+    assert [line for line in conll_lines if line.startswith("# newdoc id = ")] == [
+        "# newdoc id = PMID1",
+        "# newdoc id = PMID2",
+    ]
+    conll = [line.split("\t") for line in conll_lines if line and not line.startswith("# newdoc")]
     assert conll[0][:3] == ["Colorectal", "0", "10"] and len(conll[0]) == 5  # 2 task columns
     pubtator = outputs["pubtator"].split("\n\n")
     assert pubtator[0].startswith("PMID1|t|Colorectal cancer is common.")
     for block, document in zip(pubtator, documents):
-        entity_lines = block.strip().splitlines()[1:]
+        # Title and abstract lines (the abstract is empty: one-line texts), then the entities.
+        assert block.splitlines()[1] == f"{document['id']}|a|"
+        entity_lines = block.strip().splitlines()[2:]
         assert len(entity_lines) == len(document["entities"])
         for line, entity in zip(entity_lines, document["entities"]):
             doc_id, start, end, mention, type_, task = line.split("\t")
@@ -166,3 +150,24 @@ def test_output_formats_through_the_cli(fixture_runs, tmp_path):
                 entity["end"],
                 entity["text"],
             )
+
+
+def test_documents_without_an_id_are_numbered_in_pubtator_and_conll(fixture_runs):
+    """Issue 12: every document without an id was written as PubTator id "0", and CoNLL output
+    had no document boundaries; the predictor now numbers the records it dumps."""
+    archive = str(fixture_runs["mtl_ls"] / "model.tar.gz")
+    documents = [
+        {"text": "Colorectal cancer is common."},
+        {"text": ""},
+        # (Lone surrogates reach the encoder's tokenizer here: the core's tests cover them.)
+        {"id": "P|1", "text": "APC\tmutations\r\nin | colorectal cancer."},
+        {"text": "Breast cancer."},
+    ]
+    for output_format, marker in (("pubtator", "|t|"), ("conll", "# newdoc id = ")):
+        predictor = Predictor.from_path(archive, "bioner", output_format=output_format)
+        outputs = predictor.predict_batch_json(documents)
+        written = "".join(predictor.dump_line(output) for output in outputs)
+        assert "\r" not in written
+        lines = [line for line in written.split("\n") if marker in line]
+        ids = [line.replace("# newdoc id = ", "").split("|t|")[0] for line in lines]
+        assert ids == ["1", "2", "P%7C1", "4"], output_format

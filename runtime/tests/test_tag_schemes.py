@@ -1,17 +1,11 @@
-"""Tests of hsl_bioner.data.tag_schemes: parsing, validation and conversion of tag sequences."""
+"""Tests of hsl_bioner_runtime.tag_schemes: parsing, validation and conversion of tag sequences."""
 import pickle
 
 import pytest
-from allennlp.data.dataset_readers.dataset_utils.span_utils import (
-    bio_tags_to_spans,
-    bioul_tags_to_spans,
-    iob1_tags_to_spans,
-    to_bioul,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hsl_bioner.data.tag_schemes import (
+from hsl_bioner_runtime.tag_schemes import (
     CODING_SCHEMES,
     INPUT_SCHEMES,
     TagSequenceError,
@@ -315,6 +309,13 @@ def test_spans_to_tags_and_tags_to_spans_are_inverse(spans_length, scheme):
 @settings(max_examples=100, deadline=None)
 @given(spans_and_length())
 def test_agrees_with_allennlp_span_utils(spans_length):
+    # The core must not need AllenNLP; where it is installed (the plugin's environment), the
+    # schemes must read tags exactly as AllenNLP's own span utilities do.
+    span_utils = pytest.importorskip("allennlp.data.dataset_readers.dataset_utils.span_utils")
+    bio_tags_to_spans = span_utils.bio_tags_to_spans
+    bioul_tags_to_spans = span_utils.bioul_tags_to_spans
+    iob1_tags_to_spans = span_utils.iob1_tags_to_spans
+    to_bioul = span_utils.to_bioul
     spans, length = spans_length
     expected = sorted((t, (s, e)) for t, s, e in spans)
     bio = spans_to_tags(spans, length, "BIO")
@@ -339,7 +340,7 @@ def test_agrees_with_allennlp_span_utils(spans_length):
 )
 def test_bio_fast_check_agrees_with_parser(tags):
     """validate_tags has a regex fast path for BIO; it must accept exactly the valid sequences."""
-    from hsl_bioner.data.tag_schemes import _is_plainly_valid_bio, _parse
+    from hsl_bioner_runtime.tag_schemes import _is_plainly_valid_bio, _parse
 
     try:
         _parse(tags, "BIO")
