@@ -13,7 +13,7 @@ positions for the whole batch.
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 
@@ -196,64 +196,78 @@ def _marginals(
     if length == 0:
         return numpy.zeros((rows, 0, num_tags), dtype=numpy.float32)
     inside = numpy.arange(length)[None, :] < lengths[:, None]
+    scores = emissions.astype(numpy.float64)
+    potentials = tuple(p.astype(numpy.float64) for p in potentials)
     with numpy.errstate(invalid="ignore", divide="ignore"):  # underflow: 0 / 0, then the fallback
-        found = _scaled_marginals(emissions, inside, potentials)
+        found = _scaled_marginals(scores, inside, potentials)
     if not numpy.isfinite(found).all():
-        found = _log_domain_marginals(emissions, inside, potentials)
+        found = _log_domain_marginals(scores, inside, potentials)
     return found.astype(numpy.float32)
 
 
 def _scaled_marginals(
-    emissions: numpy.ndarray, inside: numpy.ndarray, potentials: Potentials
+    scores: numpy.ndarray, inside: numpy.ndarray, potentials: Potentials
 ) -> numpy.ndarray:
-    transitions, start, end = (p.astype(numpy.float64) for p in potentials)
-    rows, length, num_tags = emissions.shape
-    scores = emissions.astype(numpy.float64)
+    """From float64 emission scores and potentials."""
+    transitions, start, end = potentials
+    rows, _, num_tags = scores.shape
     # Emissions scaled so that the best tag of each position has weight 1.
     weights_of_emissions = numpy.exp(scores - scores.max(axis=-1, keepdims=True))
     weights = numpy.exp(transitions)  # forbidden: exp(-10000) == 0
-    end_weights = numpy.broadcast_to(numpy.exp(end), (rows, num_tags))
 
     def normalised(values: numpy.ndarray) -> numpy.ndarray:
         return values / values.sum(axis=1, keepdims=True)
 
-    # alpha[i]: weights of the paths over positions 0..i, by the tag at i; frozen past a row's end.
-    alphas = [normalised(numpy.exp(start) * weights_of_emissions[:, 0])]
-    for i in range(1, length):
-        step = normalised((alphas[-1] @ weights) * weights_of_emissions[:, i])
-        alphas.append(numpy.where(inside[:, i : i + 1], step, alphas[-1]))
-    # beta[i]: weights of the continuations after i; at a row's last position, the end weights.
-    betas = [end_weights]
-    for i in range(length - 2, -1, -1):
-        step = normalised((weights_of_emissions[:, i + 1] * betas[-1]) @ weights.T)
-        betas.append(numpy.where(inside[:, i + 1 : i + 2], step, end_weights))
-    betas.reverse()
-    products = numpy.stack(alphas, axis=1) * numpy.stack(betas, axis=1)
+    # alpha: weights of the paths up to a position, by its tag; beta: of their continuations.
+    alphas, betas = _forward_backward(
+        inside,
+        normalised(numpy.exp(start) * weights_of_emissions[:, 0]),
+        lambda alpha, i: normalised((alpha @ weights) * weights_of_emissions[:, i]),
+        numpy.broadcast_to(numpy.exp(end), (rows, num_tags)),
+        lambda beta, i: normalised((weights_of_emissions[:, i + 1] * beta) @ weights.T),
+    )
+    products = alphas * betas
     return products / products.sum(axis=-1, keepdims=True)
 
 
 def _log_domain_marginals(
-    emissions: numpy.ndarray, inside: numpy.ndarray, potentials: Potentials
+    scores: numpy.ndarray, inside: numpy.ndarray, potentials: Potentials
 ) -> numpy.ndarray:
     """The same marginals with log-sum-exp recursions (slower, never underflows)."""
-    transitions, start, end = (p.astype(numpy.float64) for p in potentials)
-    rows, length, num_tags = emissions.shape
-    scores = emissions.astype(numpy.float64)
-    end = numpy.broadcast_to(end, (rows, num_tags))
-    # alpha[i]: log-sum of the scores of all paths over positions 0..i; frozen past a row's end.
-    alphas = [start + scores[:, 0]]
+    transitions, start, end = potentials
+    end = numpy.broadcast_to(end, (scores.shape[0], scores.shape[2]))
+    # alpha: log-sum of the scores of the paths up to a position; beta: of their continuations.
+    alphas, betas = _forward_backward(
+        inside,
+        start + scores[:, 0],
+        lambda alpha, i: _logsumexp(alpha[:, :, None] + transitions, axis=1) + scores[:, i],
+        end,
+        lambda beta, i: _logsumexp(transitions + (scores[:, i + 1] + beta)[:, None, :], axis=2),
+    )
+    log_partition = _logsumexp(alphas[:, -1] + end, axis=1)
+    return numpy.exp(alphas + betas - log_partition[:, None, None])
+
+
+def _forward_backward(
+    inside: numpy.ndarray,
+    first_alpha: numpy.ndarray,
+    forward: Callable[[numpy.ndarray, int], numpy.ndarray],
+    last_beta: numpy.ndarray,
+    backward: Callable[[numpy.ndarray, int], numpy.ndarray],
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """``[rows, words, tags]`` alphas and betas of the forward-backward recursions, in either
+    domain: ``forward(alpha, i)`` is the alpha of position i from that of i - 1, ``backward(beta,
+    i)`` the beta of i from that of i + 1. Alpha is frozen past a row's end; beta is `last_beta`
+    at a row's last position."""
+    length = inside.shape[1]
+    alphas = [first_alpha]
     for i in range(1, length):
-        step = _logsumexp(alphas[-1][:, :, None] + transitions, axis=1) + scores[:, i]
-        alphas.append(numpy.where(inside[:, i : i + 1], step, alphas[-1]))
-    # beta[i]: log-sum over the continuations after i; at a row's last position, the end score.
-    betas = [end]
+        alphas.append(numpy.where(inside[:, i : i + 1], forward(alphas[-1], i), alphas[-1]))
+    betas = [last_beta]
     for i in range(length - 2, -1, -1):
-        step = _logsumexp(transitions + (scores[:, i + 1] + betas[-1])[:, None, :], axis=2)
-        betas.append(numpy.where(inside[:, i + 1 : i + 2], step, end))
+        betas.append(numpy.where(inside[:, i + 1 : i + 2], backward(betas[-1], i), last_beta))
     betas.reverse()
-    log_partition = _logsumexp(alphas[-1] + end, axis=1)
-    joint = numpy.stack(alphas, axis=1) + numpy.stack(betas, axis=1)
-    return numpy.exp(joint - log_partition[:, None, None])
+    return numpy.stack(alphas, axis=1), numpy.stack(betas, axis=1)
 
 
 def _logsumexp(values: numpy.ndarray, axis: int) -> numpy.ndarray:

@@ -102,23 +102,27 @@ def test_padded_rows_get_what_they_get_alone():
 
 
 def test_log_domain_fallback_gives_the_same_marginals_and_takes_over_on_underflow():
+    def in_float64(parameters):
+        return tuple(p.astype(numpy.float64) for p in parameters.potentials)
+
     parameters = _crf(BIO_TWO_TYPES, 6)
-    emissions = numpy.random.default_rng(7).standard_normal((2, 5, 5)).astype(numpy.float32)
+    scores = numpy.random.default_rng(7).standard_normal((2, 5, 5))
     inside = numpy.arange(5)[None, :] < numpy.array([5, 3])[:, None]
-    scaled = crf._scaled_marginals(emissions, inside, parameters.potentials)
-    logged = crf._log_domain_marginals(emissions, inside, parameters.potentials)
+    scaled = crf._scaled_marginals(scores, inside, in_float64(parameters))
+    logged = crf._log_domain_marginals(scores, inside, in_float64(parameters))
     numpy.testing.assert_allclose(scaled[0], logged[0], atol=1e-12)
     numpy.testing.assert_allclose(scaled[1, :3], logged[1, :3], atol=1e-12)
     # A step where the best tag is forbidden and every allowed one is 2000 nats below it:
     # exp underflows in float64, the scaled recursion divides 0 by 0, the fallback is exact.
     emissions = numpy.zeros((1, 2, 3), dtype=numpy.float32)
     emissions[0, 0] = [0.0, 0.0, 2000.0]  # I-X cannot start a sentence
+    parameters = _crf(BIO_ONE_TYPE, 8)
     with numpy.errstate(invalid="ignore"):
         scaled = crf._scaled_marginals(
-            emissions, numpy.ones((1, 2), bool), _crf(BIO_ONE_TYPE, 8).potentials
+            emissions.astype(numpy.float64), numpy.ones((1, 2), bool), in_float64(parameters)
         )
     assert not numpy.isfinite(scaled).all()
-    found = crf.marginals(emissions, [2], _crf(BIO_ONE_TYPE, 8))
+    found = crf.marginals(emissions, [2], parameters)
     assert numpy.isfinite(found).all() and found[0, 0, 2] == 0.0
     numpy.testing.assert_allclose(found.sum(-1), 1.0, atol=1e-6)
 
