@@ -20,7 +20,7 @@ sensitive to other load on the machine).
 - `encoder-fp32`: the bare encoder forward on the same sentences in length-sorted batches of 32
   (pieces from the encoder's tokenizer): the ceiling for a tagger built on it; `encoder-int8`
   the same with every Linear module of the encoder dynamically quantised (the issue's figure).
-- `heads-T`: `tag_with_tasks` of an MTL-LS-shaped model (k = 3 of 6) with T task heads on the
+- `heads-T`: `tag` of an MTL-LS-shaped model (k = 3 of 6) with T task heads on the
   same batches, against T = 1 (STL): the cost of multi-type tagging, bound (k + T (n - k)) / n.
 
     .venv/bin/python benchmarks/prediction_speed.py \
@@ -233,7 +233,7 @@ def run_one(args: argparse.Namespace) -> Dict[str, float]:
         def work():
             with torch.no_grad():
                 for tensors in batches:
-                    model.tag_with_tasks(tensors["tokens"], tasks)
+                    model.tag(tensors["tokens"], tasks)
 
     work()  # warm-up, not timed (also loads lazy parts)
     started, cpu_started = time.perf_counter(), time.process_time()

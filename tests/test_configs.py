@@ -5,7 +5,7 @@ import json
 import _jsonnet
 import pytest
 from allennlp.common import Params
-from allennlp.data import Vocabulary
+from allennlp.data import DatasetReader, Vocabulary
 from allennlp.models import Model
 
 from tests.conftest import ROOT, TINY_XLNET, real_data_root
@@ -50,9 +50,12 @@ def test_every_config_builds_for_every_category(regime, category):
     )
     groups = model_config["groups"]
     group_of = {task: group for group, members in groups.items() for task in members}
+    namespaces = {}
     for task, reader in readers.items():
         assert list(reader["type_map"].values()) == [CATEGORIES[category]]
-        assert reader["label_namespace"] == group_of.get(task, task) + "_labels"
+        # The reader works out its namespace from the model's groups.
+        namespaces[task] = DatasetReader.from_params(Params(dict(reader))).label_namespace
+        assert namespaces[task] == group_of.get(task, task) + "_labels"
         assert config["train_data_path"][task].startswith("/data/")
     if regime == "stl":
         assert tasks == [DATASET_OF[category]]
@@ -65,12 +68,12 @@ def test_every_config_builds_for_every_category(regime, category):
         initializer = model_config.pop("initializer")["regexes"][0][1]
         assert initializer["archive_file"] == "runs/mtl_xc/model.tar.gz"
         assert initializer["encoder"] == TINY_XLNET
+        assert initializer["part"] == "shared"
 
     vocab = Vocabulary()
-    for reader in readers.values():
+    for namespace in namespaces.values():
         vocab.add_tokens_to_namespace(
-            ["O", f"B-{CATEGORIES[category]}", f"I-{CATEGORIES[category]}"],
-            reader["label_namespace"],
+            ["O", f"B-{CATEGORIES[category]}", f"I-{CATEGORIES[category]}"], namespace
         )
     model = Model.from_params(vocab=vocab, params=Params(model_config))
     assert sorted(model.heads) == sorted(set(group_of.get(t, t) for t in tasks))

@@ -12,6 +12,7 @@ from allennlp.data.instance import Instance
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token
 
+from hsl_bioner.data import task_groups
 from hsl_bioner_runtime.tag_schemes import (
     CODING_SCHEMES,
     TagSequenceError,
@@ -335,11 +336,15 @@ class IobTaggingReader(DatasetReader):
         entities dropped (their tokens are tagged ``O``): useful to keep one type of a multi-type
         corpus, e.g. ``{"Cell": "O", "Simple_chemical": "O"}``. Unmapped types are kept as they are.
     label_namespace : `str`, optional (default=`"labels"`)
-        The vocabulary namespace of the tags.
+        The vocabulary namespace of the tags. Give this or `groups`.
     task : `str`, optional (default=`None`)
         When set, every instance gets a `task` `MetadataField` holding this name: the field
         that AllenNLP's ``multitask`` dataset reader adds, so the two agree (inside that reader
         its name for the task wins).
+    groups : `Dict[str, List[str]]`, optional (default=`None`)
+        The model's task groups (its `groups` parameter, the same value); with `task`, the tags
+        go to the namespace of the task's group (`hsl_bioner.data.task_groups`): the namespace
+        of the CRF that learns them.
     **kwargs
         Passed to `DatasetReader` (e.g. ``max_instances``).
     """
@@ -350,8 +355,9 @@ class IobTaggingReader(DatasetReader):
         input_scheme: str = "BIO",
         coding_scheme: str = "BIO",
         type_map: Dict[str, str] = None,
-        label_namespace: str = "labels",
+        label_namespace: Optional[str] = None,
         task: Optional[str] = None,
+        groups: Optional[Dict[str, List[str]]] = None,
         **kwargs,
     ) -> None:
         super().__init__(
@@ -371,7 +377,14 @@ class IobTaggingReader(DatasetReader):
         if task is not None and (not isinstance(task, str) or not task):
             raise ConfigurationError(f"task must be a non-empty string, not {task!r}.")
         self.type_map = dict(type_map) if type_map else None
-        self.label_namespace = label_namespace
+        if groups is not None:
+            if task is None or label_namespace is not None:
+                raise ConfigurationError(
+                    "groups needs task, and replaces label_namespace (the namespace of the "
+                    f"task's group): got task {task!r}, label_namespace {label_namespace!r}."
+                )
+            label_namespace = task_groups.label_namespace(task_groups.group_of(task, groups))
+        self.label_namespace = label_namespace or "labels"
         self.task = task
 
     def _read(self, file_path: PathOrStr) -> Iterator[Instance]:

@@ -1,30 +1,28 @@
 """The multi-task XLNet-CRF tagger of hierarchical shared transfer learning."""
 
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.lazy import Lazy
-from allennlp.common.util import is_distributed
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models.model import Model
-from allennlp.modules import ConditionalRandomField
-from allennlp.modules.conditional_random_field import allowed_transitions
 from allennlp.nn import InitializerApplicator
 from allennlp.nn.util import dist_reduce_sum, get_text_field_mask
-from allennlp.training.metrics import SpanBasedF1Measure
 
-from hsl_bioner.modules import batched_crf
-from hsl_bioner.modules.crf_marginals import crf_marginals
+from hsl_bioner.data.task_groups import group_tasks, label_namespace
+from hsl_bioner.modules.crf import LinearChainCrf, log_likelihood
 from hsl_bioner.modules.split_embedder import SplitTransformerEmbedder
+from hsl_bioner.modules.split_transformer import check_stack_name
+from hsl_bioner.training.span_f1 import SpanF1
+from hsl_bioner_runtime.crf import Tagging
+from hsl_bioner_runtime.tag_schemes import CODING_SCHEMES
 
 logger = logging.getLogger(__name__)
 
-
-def label_namespace(group: str) -> str:
-    """The vocabulary namespace of a group's tags; each task's reader writes its tags there."""
-    return f"{group}_labels"
+# The rows of a batch that belong to each group, in order of first appearance; None: every row.
+RowsOfGroup = Dict[str, Optional[torch.LongTensor]]
 
 
 class _TaggingHead(torch.nn.Module):
@@ -35,11 +33,7 @@ class _TaggingHead(torch.nn.Module):
         super().__init__()
         self.dropout = torch.nn.Dropout(dropout)
         self.projection = torch.nn.Linear(input_dim, len(labels))
-        self.crf = ConditionalRandomField(
-            len(labels),
-            constraints=allowed_transitions(label_encoding, labels),
-            include_start_end_transitions=True,
-        )
+        self.crf = LinearChainCrf(labels, label_encoding)
 
     def forward(self, words: torch.Tensor) -> torch.Tensor:
         return self.projection(self.dropout(words))
@@ -59,12 +53,20 @@ class HierarchicalSharedTagger(Model):
     - MTL-LS: each task its own group, k = slicing rate x n; the lower layers initialised from an
       MTL-XC archive (see the `from_archive` initializer).
 
+    One way through the model serves training, evaluation and prediction: the rows of a batch are
+    grouped once (`forward`) or sent through every selected group (`tag`); `emissions` runs the
+    shared layers once and each group's upper layers and head on its rows; `decode` turns each
+    group's emission scores into tags and their marginal probabilities with the numpy CRF decoder
+    of `hsl_bioner_runtime.crf` (what the exported runtime runs); the results are scattered back
+    to the rows once.
+
     Registered as a `Model` with name "hierarchical_shared_tagger".
 
     # Parameters
 
     vocab : `Vocabulary`
-        Holds one tag namespace per group, named `<group>_labels` (see `label_namespace`).
+        Holds one tag namespace per group, named `<group>_labels` (see
+        `hsl_bioner.data.task_groups.label_namespace`), coded in `label_encoding`.
     embedder : `Lazy[SplitTransformerEmbedder]`
         The split encoder ("split_transformer_mismatched" parameters without `upper_stacks`, which
         this model fills in with the group names).
@@ -72,10 +74,13 @@ class HierarchicalSharedTagger(Model):
         Names of the tasks (data sets), as stamped on instances by the multi-task reader.
     groups : `Dict[str, Sequence[str]]`, optional (default = `None`)
         Group name -> its tasks. A task in no group forms a group of its own named after it.
-        Names must not contain '.'.
+        Names must not contain '.' nor be "base", "lower_layers" or "upper_stacks". Give the
+        readers the same value (their `groups`), so that they write each task's tags to its
+        group's namespace.
     label_encoding : `str`, optional (default = `"BIO"`)
-        The tag scheme the readers produce ("BIO", "IOB1" or "BIOUL"); constrains the CRFs and
-        tells the metrics how to read spans.
+        The tag scheme of the tags: "BIO" or "BIOUL", the readers' `coding_scheme`; constrains
+        the CRFs and tells the metrics how to read spans. A tag namespace coded otherwise is a
+        `ConfigurationError`.
     dropout : `float`, optional (default = `0.0`)
         Dropout on word vectors before each projection (the encoder has its own dropout).
     initializer : `InitializerApplicator`, optional
@@ -96,9 +101,16 @@ class HierarchicalSharedTagger(Model):
         super().__init__(vocab, **kwargs)
         if not tasks:
             raise ConfigurationError("The model needs at least one task.")
+        if label_encoding not in CODING_SCHEMES:
+            raise ConfigurationError(
+                f"label_encoding must be one of {', '.join(CODING_SCHEMES)} (the readers' "
+                f"coding_scheme), not {label_encoding!r}."
+            )
         self.tasks = list(tasks)
-        self.group_of_task = _group_tasks(self.tasks, groups or {})
+        self.group_of_task = group_tasks(self.tasks, groups or {})
         self.groups = list(dict.fromkeys(self.group_of_task.values()))
+        for group in self.groups:
+            check_stack_name(group)
         self.label_encoding = label_encoding
         self.embedder = embedder.construct(upper_stacks=self.groups)
         self.heads = torch.nn.ModuleDict()
@@ -108,10 +120,8 @@ class HierarchicalSharedTagger(Model):
                 self.embedder.get_output_dim(), labels, label_encoding, dropout
             )
         self.metrics = {
-            task: _SpanF1(
-                vocab,
-                tag_namespace=label_namespace(self.group_of_task[task]),
-                label_encoding=label_encoding,
+            task: SpanF1(
+                _entity_types(self.heads[self.group_of_task[task]].crf.tags), label_encoding
             )
             for task in self.tasks
         }
@@ -125,8 +135,16 @@ class HierarchicalSharedTagger(Model):
             raise ConfigurationError(
                 f"The vocabulary has no tags in namespace '{namespace}' for group '{group}': "
                 "every task needs a reader and training data, and its reader must write "
-                f"label_namespace: '{namespace}' (tasks of the group: "
+                f"label_namespace: '{namespace}' (the bioner_iob reader does when given its task "
+                "and the model's groups; tasks of the group: "
                 f"{', '.join(t for t, g in self.group_of_task.items() if g == group)})."
+            )
+        coded_in = _coding_scheme_of(labels.values())
+        if coded_in is not None and coded_in != self.label_encoding:
+            raise ConfigurationError(
+                f"The tags of namespace '{namespace}' are coded in {coded_in} (the readers' "
+                f"coding_scheme), but the model's label_encoding is {self.label_encoding}: give "
+                "both the same scheme."
             )
         return labels
 
@@ -152,47 +170,93 @@ class HierarchicalSharedTagger(Model):
 
         # Returns
 
-        "tags" (best tag index sequence per instance), "task", "mask", "words" when known, and
-        "loss" (mean negative CRF log-likelihood per instance) when gold tags are given.
+        "tags" (the best tag sequence of each instance, as tag strings), "tag_probs" (the CRF
+        marginal probability of each of those tags, a confidence; not while training), "task",
+        "mask", "words" when known, and "loss" (mean negative CRF log-likelihood per instance)
+        when gold tags are given.
         """
         batch_size = tokens["tokens"]["token_ids"].size(0)
         task = self._check_tasks(task, batch_size)
-        row_groups = [self.group_of_task[t] for t in task]
-        words = self.embedder(**tokens["tokens"], stacks=row_groups)
+        rows_of_group = self._rows_of_groups(task, tokens["tokens"]["token_ids"].device)
         mask = get_text_field_mask(tokens)
+        masks = {group: _rows(mask, rows) for group, rows in rows_of_group.items()}
+        emissions = self.emissions(tokens, rows_of_group)
+        decoded = self.decode(emissions, masks, probabilities=not self.training)
 
+        # Scattered back to the batch's rows, once.
+        batch_rows = {
+            group: list(range(batch_size)) if rows is None else rows.tolist()
+            for group, rows in rows_of_group.items()
+        }
+        tagged: List[Optional[Tagging]] = [None] * batch_size
+        for group, rows in batch_rows.items():
+            for row, tagging in zip(rows, decoded[group]):
+                tagged[row] = tagging
         output: Dict[str, Any] = {"task": task, "mask": mask}
-        # Each row scored by its own group's head; one CRF pass over the whole mixed batch.
-        groups = list(dict.fromkeys(row_groups))
-        crfs = [self.heads[group].crf for group in groups]
-        num_tags = max(crf.num_tags for crf in crfs)
-        logits = words.new_empty(words.shape[:2] + (num_tags,))
-        for group, rows in _rows_by_key(row_groups).items():
-            index = torch.tensor(rows, device=words.device)
-            group_logits = self.heads[group](words.index_select(0, index))
-            logits = logits.index_copy(0, index, batched_crf.pad_tags(group_logits, num_tags))
-        row_crf = torch.tensor([groups.index(group) for group in row_groups], device=words.device)
-
-        def row_potentials(constrained: bool) -> batched_crf.Potentials:
-            stacked = batched_crf.stacked_potentials(crfs, constrained)
-            return tuple(p.index_select(0, row_crf) for p in stacked)  # type: ignore
-
-        best = batched_crf.viterbi(logits, mask, row_potentials(constrained=True))
-        output["tags"] = [path for path, _ in best]
-        # Unpadded: each row's scores over its own group's tags.
-        output["logits"] = [
-            logits[row, :, : self.heads[group].crf.num_tags]
-            for row, group in enumerate(row_groups)
-        ]
+        output["tags"] = [tagging.tags for tagging in tagged]
+        if not self.training:
+            output["tag_probs"] = [tagging.probs for tagging in tagged]
         if tags is not None:
-            log_likelihood = batched_crf.log_likelihood(
-                logits, tags, mask, row_potentials(constrained=False)
+            per_row = log_likelihood(
+                [self.heads[group].crf for group in rows_of_group],
+                [emissions[group] for group in rows_of_group],
+                [_rows(tags, rows) for rows in rows_of_group.values()],
+                list(masks.values()),
             )
-            output["loss"] = -log_likelihood.sum() / batch_size
-            self._update_metrics(task, logits, output["tags"], tags, mask)
+            # In the batch's order before summing, so that the loss does not depend on grouping.
+            order = [row for rows in batch_rows.values() for row in rows]
+            inverse = torch.empty(batch_size, dtype=torch.long, device=per_row.device)
+            inverse[torch.tensor(order, device=per_row.device)] = torch.arange(
+                batch_size, device=per_row.device
+            )
+            output["loss"] = -per_row.index_select(0, inverse).sum() / batch_size
+            self._update_metrics(task, output["tags"], tags, mask)
         if metadata is not None:
             output["words"] = [m["words"] for m in metadata]
         return output
+
+    def tag(self, tokens: TextFieldTensors, tasks: Sequence[str]) -> Dict[str, List[Tagging]]:
+        """Tags every instance of the batch with each of `tasks`, running the shared layers once
+        and each group's upper layers and head once (tasks of one group share their result).
+        Returns, per task, one `Tagging` (tags, tag_probs) per instance."""
+        self._check_tasks(list(tasks), len(tasks))
+        rows_of_group: RowsOfGroup = {self.group_of_task[task]: None for task in tasks}
+        mask = get_text_field_mask(tokens)
+        decoded = self.decode(
+            self.emissions(tokens, rows_of_group), {group: mask for group in rows_of_group}
+        )
+        return {task: decoded[self.group_of_task[task]] for task in tasks}
+
+    def emissions(
+        self, tokens: TextFieldTensors, rows_of_group: Mapping[str, Optional[torch.LongTensor]]
+    ) -> Dict[str, torch.Tensor]:
+        """Emission (tag) scores ``[len(rows), words, tags of the group]`` of each group's rows:
+        the shared layers run once on the batch, each group's upper layers and head on its rows
+        (None: every row)."""
+        words = self.embedder(**tokens["tokens"], rows_of_stack=rows_of_group)
+        return {group: self.heads[group](words[group]) for group in rows_of_group}
+
+    def decode(
+        self,
+        emissions: Mapping[str, torch.Tensor],
+        masks: Mapping[str, torch.Tensor],
+        probabilities: bool = True,
+    ) -> Dict[str, List[Tagging]]:
+        """Tags (strings of the group's namespace) and, with `probabilities`, the CRF marginal
+        probability of each, for each group's rows: `emissions` as from `emissions`, `masks`
+        ``[len(rows), words]`` the words of those rows. The decoding path of every front door."""
+        return {
+            group: self.heads[group].crf.decode(scores, masks[group], probabilities)
+            for group, scores in emissions.items()
+        }
+
+    def _rows_of_groups(self, task: List[str], device: torch.device) -> RowsOfGroup:
+        rows: Dict[str, List[int]] = {}
+        for row, row_task in enumerate(task):
+            rows.setdefault(self.group_of_task[row_task], []).append(row)
+        if len(rows) == 1:
+            return {group: None for group in rows}
+        return {group: torch.tensor(found, device=device) for group, found in rows.items()}
 
     def _check_tasks(self, task: Optional[List[str]], batch_size: int) -> List[str]:
         if task is None:
@@ -212,76 +276,17 @@ class HierarchicalSharedTagger(Model):
     def _update_metrics(
         self,
         task: List[str],
-        logits: torch.Tensor,
-        paths: List[List[int]],
+        predicted: List[List[str]],
         gold: torch.Tensor,
         mask: torch.Tensor,
     ) -> None:
-        # SpanBasedF1Measure reads the argmax of its "predictions": one-hot of the Viterbi path.
-        one_hot = torch.zeros_like(logits)
-        for row, path in enumerate(paths):
-            one_hot[row, torch.arange(len(path)), torch.tensor(path, dtype=torch.long)] = 1
-        for t, rows in _rows_by_key(task).items():
-            index = torch.tensor(rows, device=logits.device)
-            self.metrics[t](one_hot[index], gold[index], mask[index])
-            self._tasks_seen.add(t)
-
-    def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
-        """Turns tag indices into tag strings, each row through its own group's namespace, and adds
-        "tag_probs": the CRF marginal probability of each decoded tag (a confidence)."""
-        logits = output_dict.pop("logits")
-        decoded: List[Any] = [None] * len(logits)
-        groups = [self.group_of_task[task] for task in output_dict["task"]]
-        for group, rows in _rows_by_key(groups).items():
-            paths = [output_dict["tags"][row] for row in rows]
-            for row, result in zip(
-                rows, self._decode(group, torch.stack([logits[r] for r in rows]), paths)
-            ):
-                decoded[row] = result
-        output_dict["tags"] = [tags for tags, _ in decoded]
-        output_dict["tag_probs"] = [probs for _, probs in decoded]
-        return output_dict
-
-    def tag_with_tasks(
-        self, tokens: TextFieldTensors, tasks: Sequence[str]
-    ) -> Dict[str, List[Tuple[List[str], List[float]]]]:
-        """Tags every instance of the batch with each of `tasks`, running the shared layers once
-        and each group's upper layers and head once (tasks of one group share their result).
-        Returns, per task, one ``(tags, tag_probs)`` per instance."""
-        self._check_tasks(list(tasks), len(tasks))
-        groups = list(dict.fromkeys(self.group_of_task[task] for task in tasks))
-        words = self.embedder.forward_all_stacks(groups, **tokens["tokens"])
-        mask = get_text_field_mask(tokens)
-        results = {}
-        for group in groups:
-            logits = self.heads[group](words[group])
-            potentials = batched_crf.crf_potentials(self.heads[group].crf, constrained=True)
-            rows = logits.size(0)
-            paths = [
-                path
-                for path, _ in batched_crf.viterbi(
-                    logits, mask, tuple(p.expand(rows, *p.shape) for p in potentials)
-                )
-            ]
-            results[group] = self._decode(group, logits, paths)
-        return {task: results[self.group_of_task[task]] for task in tasks}
-
-    def _decode(
-        self, group: str, logits: torch.Tensor, paths: List[List[int]]
-    ) -> List[Tuple[List[str], List[float]]]:
-        """Tag strings and their marginal probabilities for the decoded `paths` of one group's
-        rows (`logits` ``[rows, words, tags]``)."""
-        mask = torch.zeros(logits.shape[:2], dtype=torch.bool, device=logits.device)
-        for row, path in enumerate(paths):
-            mask[row, : len(path)] = True
-        marginals = crf_marginals(self.heads[group].crf, logits.detach(), mask)
-        namespace = label_namespace(group)
-        decoded = []
-        for row, path in enumerate(paths):
-            chosen = marginals[row, torch.arange(len(path)), torch.tensor(path, dtype=torch.long)]
-            tags = [self.vocab.get_token_from_index(tag, namespace=namespace) for tag in path]
-            decoded.append((tags, chosen.tolist()))
-        return decoded
+        lengths = mask.sum(dim=1).tolist()
+        gold_indices = gold.tolist()
+        for row, row_task in enumerate(task):
+            names = self.heads[self.group_of_task[row_task]].crf.tags
+            gold_tags = [names[index] for index in gold_indices[row][: lengths[row]]]
+            self.metrics[row_task]([predicted[row]], [gold_tags])
+            self._tasks_seen.add(row_task)
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         """Per task: `<task>_precision`, `<task>_recall`, `<task>_f1` (entity level: exact span and
@@ -296,14 +301,12 @@ class HierarchicalSharedTagger(Model):
                 continue
             seen.append(task)
             scores = self.metrics[task].get_metric(reset=reset)
-            for name in ("precision", "recall"):
-                metrics[f"{task}_{name}"] = scores[f"{name}-overall"]
-            metrics[f"{task}_f1"] = scores["f1-measure-overall"]
-            types = [key[len("f1-measure-") :] for key in scores if key.startswith("f1-measure-")]
-            types.remove("overall")
+            for name in ("precision", "recall", "f1"):
+                metrics[f"{task}_{name}"] = scores[name]
+            types = [key[len("f1-") :] for key in scores if key.startswith("f1-")]
             if len(types) > 1:
                 for entity_type in types:
-                    metrics[f"_{task}_{entity_type}_f1"] = scores[f"f1-measure-{entity_type}"]
+                    metrics[f"_{task}_{entity_type}_f1"] = scores[f"f1-{entity_type}"]
         for name in ("precision", "recall", "f1"):
             metrics[name] = sum(metrics[f"{t}_{name}"] for t in seen) / len(seen) if seen else 0.0
         if reset:
@@ -313,71 +316,19 @@ class HierarchicalSharedTagger(Model):
     default_predictor = "bioner"
 
 
-class _SpanF1(SpanBasedF1Measure):
-    """`SpanBasedF1Measure` whose counts are summed over the workers in distributed training
-    (AllenNLP 2.10's raises ``RuntimeError`` there). Every worker makes one all-reduce per call,
-    over the entity types of the tag namespace (the same on every worker: the vocabulary is
-    shared), so the collective calls match whatever each worker has seen."""
-
-    def __init__(self, vocab: Vocabulary, tag_namespace: str, label_encoding: str) -> None:
-        super().__init__(vocab, tag_namespace=tag_namespace, label_encoding=label_encoding)
-        tags = vocab.get_token_to_index_vocabulary(tag_namespace)
-        self._types = sorted({tag[2:] for tag in tags if len(tag) > 2 and tag[1] == "-"})
-
-    def get_metric(self, reset: bool = False) -> Dict[str, float]:
-        if not is_distributed():
-            return super().get_metric(reset=reset)
-        counts = dist_reduce_sum(
-            torch.tensor(
-                [
-                    [self._true_positives[t], self._false_positives[t], self._false_negatives[t]]
-                    for t in self._types
-                ],
-                dtype=torch.long,
-            ).view(-1, 3)
-        ).tolist()
-        metrics: Dict[str, float] = {}
-        totals = [0, 0, 0]
-        for entity_type, (tp, fp, fn) in zip(self._types, counts):
-            totals = [totals[0] + tp, totals[1] + fp, totals[2] + fn]
-            if tp or fp or fn:
-                precision, recall, f1 = self._compute_metrics(tp, fp, fn)
-                metrics[f"precision-{entity_type}"] = precision
-                metrics[f"recall-{entity_type}"] = recall
-                metrics[f"f1-measure-{entity_type}"] = f1
-        precision, recall, f1 = self._compute_metrics(*totals)
-        metrics.update(
-            {"precision-overall": precision, "recall-overall": recall, "f1-measure-overall": f1}
-        )
-        if reset:
-            self.reset()
-        return metrics
+def _rows(tensor: torch.Tensor, rows: Optional[torch.LongTensor]) -> torch.Tensor:
+    return tensor if rows is None else tensor.index_select(0, rows)
 
 
-def _group_tasks(tasks: List[str], groups: Dict[str, Sequence[str]]) -> Dict[str, str]:
-    group_of_task: Dict[str, str] = {}
-    for group, members in groups.items():
-        for task in members:
-            if task not in tasks:
-                raise ConfigurationError(
-                    f"Group '{group}' lists '{task}', which is not among the tasks "
-                    f"({', '.join(tasks)})."
-                )
-            if task in group_of_task:
-                raise ConfigurationError(
-                    f"Task '{task}' is in two groups: '{group_of_task[task]}' and '{group}'."
-                )
-            group_of_task[task] = group
-    for task in tasks:
-        group_of_task.setdefault(task, task)
-    for group in set(group_of_task.values()):
-        if not group or "." in group:
-            raise ConfigurationError(f"Invalid group name {group!r}: no '.' allowed.")
-    return group_of_task
+def _entity_types(tags: Sequence[str]) -> List[str]:
+    return sorted({tag[2:] for tag in tags if len(tag) > 2 and tag[1] == "-"})
 
 
-def _rows_by_key(keys: Sequence[str]) -> Dict[str, List[int]]:
-    rows: Dict[str, List[int]] = {}
-    for row, key in enumerate(keys):
-        rows.setdefault(key, []).append(row)
-    return rows
+def _coding_scheme_of(tags) -> Optional[str]:
+    """The coding scheme a tag vocabulary was written in, when its tags tell: BIOUL marks every
+    entity with U- (one word) or L- (its last word), so B-/I- tags without any L-/U- are BIO; a
+    vocabulary without entity tags tells nothing (None)."""
+    letters = {tag[0] for tag in tags if len(tag) > 2 and tag[1] == "-"}
+    if letters & {"L", "U"}:
+        return "BIOUL"
+    return "BIO" if letters else None

@@ -8,6 +8,10 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.nn.initializers import Initializer, PretrainedModelInitializer
 
+from hsl_bioner.modules.split_transformer import is_shared_parameter
+
+PARTS = ("all", "shared")
+
 
 @Initializer.register("from_archive")
 class ArchiveInitializer(PretrainedModelInitializer):
@@ -17,10 +21,10 @@ class ArchiveInitializer(PretrainedModelInitializer):
     that the archive was trained with the same encoder, and errors that say what to change instead
     of a bare `KeyError` when a parameter is missing.
 
-    Use it with a regex that selects the shared part, e.g. for MTL-LS from an MTL-XC archive:
-    ``[["embedder\\.transformer_model\\.(base|lower_layers)\\..*", {"type": "from_archive",
-    "archive_file": "runs/mtl_xc/model.tar.gz", "encoder": "xlnet-large-cased"}]]``. Parameters not
-    matched keep their initialisation (the upper layers their pre-trained weights, the CRFs random).
+    For MTL-LS from an MTL-XC archive, copy the shared part: ``[[".*", {"type": "from_archive",
+    "archive_file": "runs/mtl_xc/model.tar.gz", "encoder": "xlnet-large-cased", "part":
+    "shared"}]]``. Parameters not copied keep their initialisation (the upper layers their
+    pre-trained weights, the CRFs random).
 
     Registered as an `Initializer` with name "from_archive".
 
@@ -32,6 +36,10 @@ class ArchiveInitializer(PretrainedModelInitializer):
         If given, the archive's encoder (`model.embedder.model_name` in its config) must equal this.
     parameter_name_overrides : `Dict[str, str]`, optional (default = `None`)
         Maps a parameter name of this model to the name it has in the archive.
+    part : `str`, optional (default = `"all"`)
+        Which of the parameters the regex selects are copied: "all", or "shared": only the part of
+        the split encoder that every task shares, the embeddings and the shared lower layers (see
+        `hsl_bioner.modules.split_transformer.is_shared_parameter`); the others are left alone.
     """
 
     def __init__(
@@ -39,7 +47,11 @@ class ArchiveInitializer(PretrainedModelInitializer):
         archive_file: str,
         encoder: Optional[str] = None,
         parameter_name_overrides: Optional[Dict[str, str]] = None,
+        part: str = "all",
     ) -> None:
+        if part not in PARTS:
+            raise ConfigurationError(f"part must be one of {', '.join(PARTS)}, got {part!r}.")
+        self.part = part
         try:
             super().__init__(archive_file, parameter_name_overrides)
         except (OSError, tarfile.TarError, RuntimeError) as error:
@@ -58,6 +70,8 @@ class ArchiveInitializer(PretrainedModelInitializer):
                 )
 
     def __call__(self, tensor: torch.Tensor, parameter_name: str, **kwargs) -> None:  # type: ignore
+        if self.part == "shared" and not is_shared_parameter(parameter_name):
+            return
         source_name = self.parameter_name_overrides.get(parameter_name, parameter_name)
         if source_name not in self.weights:
             raise ConfigurationError(

@@ -3,29 +3,24 @@
 Why dynamic quantisation and not ONNX Runtime: it needs no export of a model whose forward routes
 rows through per-task stacks, no extra runtime, and keeps the model an ordinary AllenNLP model.
 Accuracy-critical parts stay fp32: the embeddings, the projections and CRFs, and by default the
-first two and the last encoder layer. Measured on MiniLM NCBI-disease taggers
-(benchmarks/README.md, "int8 accuracy"): int8 in every layer cost 0.5 to 2.4 test F1 points,
-with the first and last layer in fp32 0.8 to 1.3, with the first two and the last in fp32 (the
-default) between +0.06 and -0.30, for 1.76x fp32's prediction speed. XLNet's
-attention projections are plain parameters used in einsum, not Linear modules, so for the XLNet
-family only the feed-forward blocks are quantised.
+first two and the last encoder layer, the layers whose int8 versions cost the most accuracy in
+our measurements on MiniLM NCBI-disease taggers (figures in benchmarks/README.md, "int8
+accuracy"). XLNet's attention projections are plain parameters used in einsum, not Linear
+modules, so for the XLNet family only the feed-forward blocks are quantised.
 """
 
 import logging
-import re
 from typing import Dict, Optional, Sequence
 
 import torch
 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-from hsl_bioner.modules.split_transformer import SplitTransformer
+from hsl_bioner.modules.split_transformer import SplitTransformer, layer_index
 
 logger = logging.getLogger(__name__)
 
 # The layers whose int8 versions cost the most accuracy (see the module docstring).
 DEFAULT_FP32_LAYERS = (0, 1, -1)
-
-_LAYER_INDEX = re.compile(r"^(?:lower_layers|upper_stacks\.[^.]+)\.(\d+)\.")
 
 
 def quantize_split_transformer(
@@ -41,8 +36,8 @@ def quantize_split_transformer(
     keep = {index % split.num_layers for index in keep}
     spec: Dict[str, object] = {}
     for name, module in split.named_modules():
-        match = _LAYER_INDEX.match(name)
-        if isinstance(module, torch.nn.Linear) and match and int(match.group(1)) not in keep:
+        layer = layer_index(name)
+        if isinstance(module, torch.nn.Linear) and layer is not None and layer not in keep:
             spec[name] = per_channel_dynamic_qconfig
     if spec:
         quantize_dynamic(split, qconfig_spec=spec, dtype=torch.qint8, inplace=True)

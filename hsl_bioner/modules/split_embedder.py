@@ -1,6 +1,6 @@
 """Word vectors from a split transformer: the input side of the hierarchical shared tagger."""
 
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import torch
 from allennlp.data.tokenizers import PretrainedTransformerTokenizer
@@ -102,42 +102,13 @@ class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
         wordpiece_mask: torch.BoolTensor,
         type_ids: Optional[torch.LongTensor] = None,
         segment_concat_mask: Optional[torch.BoolTensor] = None,
-        stacks: Optional[Sequence[str]] = None,
-    ) -> torch.Tensor:
-        """Shapes as for `PretrainedTransformerMismatchedEmbedder`; `stacks` names the upper stack
-        of each row (instance). Returns ``[batch, words, dim]``; padding words are zero."""
-
-        def encode(ids, piece_mask, types, segments):
-            row_stacks = None if stacks is None else [s for s in stacks for _ in range(segments)]
-            return {None: self.transformer_model(ids, piece_mask, types, row_stacks)}
-
-        return self._words(
-            encode, token_ids, mask, offsets, wordpiece_mask, type_ids, segment_concat_mask
-        )[None]
-
-    def forward_all_stacks(
-        self, stacks: Sequence[str], **indexed: Optional[torch.Tensor]
+        *,
+        rows_of_stack: Mapping[str, Optional[torch.LongTensor]],
     ) -> Dict[str, torch.Tensor]:
-        """Word vectors of every row under each of `stacks`, the shared layers run once;
-        `indexed` are the indexer's tensors, as for `forward`."""
-
-        def encode(ids, piece_mask, types, segments):
-            return self.transformer_model.forward_stacks(ids, piece_mask, types, stacks)
-
-        return self._words(encode, **indexed)
-
-    def _words(
-        self,
-        encode: Callable[..., Dict[Any, torch.Tensor]],
-        token_ids: torch.LongTensor,
-        mask: torch.BoolTensor,
-        offsets: torch.LongTensor,
-        wordpiece_mask: torch.BoolTensor,
-        type_ids: Optional[torch.LongTensor] = None,
-        segment_concat_mask: Optional[torch.BoolTensor] = None,
-    ) -> Dict[Any, torch.Tensor]:
-        """Folds long inputs into segments, runs `encode` on them, unfolds its piece vectors and
-        reads each word's vector at its first piece."""
+        """Shapes as for `PretrainedTransformerMismatchedEmbedder`; `rows_of_stack` maps each
+        upper stack to the rows (instances) routed through it (None: every row), as for
+        `SplitTransformer.forward`. Returns, per stack, the word vectors of its rows in that
+        order, ``[len(rows), words, dim]``; padding words are zero."""
         if type_ids is not None and type_ids.max() == 0:
             type_ids = None
         batch_size, num_pieces = token_ids.size()
@@ -148,14 +119,31 @@ class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
                 token_ids, transformer_mask, type_ids
             )
         segments = token_ids.size(0) // batch_size
+        # The segments of row r are rows r * segments ... r * segments + segments - 1.
+        each_segment = torch.arange(segments, device=token_ids.device)
+        segment_rows = {
+            stack: None if rows is None else (rows.unsqueeze(1) * segments + each_segment).flatten()
+            for stack, rows in rows_of_stack.items()
+        }
         # Words the tokenizer turned into no piece at all have offset -1: read piece 0, then zero.
         first_piece = offsets[..., 0].clamp(min=0)
         has_piece = ((offsets[..., 0] >= 0) & mask).unsqueeze(-1)
+        hidden = self.transformer_model(token_ids, transformer_mask, type_ids, segment_rows)
         words = {}
-        for key, pieces in encode(token_ids, transformer_mask, type_ids, segments).items():
+        for stack, rows in rows_of_stack.items():
+            pieces = hidden[stack]
             if fold:
                 pieces = self._unfold_long_sequences(
-                    pieces, transformer_mask, batch_size, num_pieces
+                    pieces,
+                    _rows(transformer_mask, segment_rows[stack]),
+                    batch_size if rows is None else len(rows),
+                    num_pieces,
                 )
-            words[key] = batched_index_select(pieces.contiguous(), first_piece) * has_piece
+            words[stack] = batched_index_select(
+                pieces.contiguous(), _rows(first_piece, rows)
+            ) * _rows(has_piece, rows)
         return words
+
+
+def _rows(tensor: torch.Tensor, rows: Optional[torch.LongTensor]) -> torch.Tensor:
+    return tensor if rows is None else tensor.index_select(0, rows)

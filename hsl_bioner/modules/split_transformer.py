@@ -13,7 +13,8 @@ everything else is family-agnostic.
 import copy
 import logging
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import re
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -23,6 +24,54 @@ logger = logging.getLogger(__name__)
 
 # Per-batch tensors that every layer of a family needs, plus the hidden states themselves.
 LayerState = Dict[str, Optional[torch.Tensor]]
+
+# The parameter-name layout of a SplitTransformer, the one place it is spelled out: `base.*` (the
+# embeddings and whatever else the Hugging Face model keeps besides its layers),
+# `lower_layers.{i}.*` (shared layer i < k) and `upper_stacks.{stack}.{i}.*` (the stack's layer
+# i >= k). The optimizer, the quantisation and the archive initializer address parameters through
+# the functions below; a name may carry any prefix (the path of the SplitTransformer in a model).
+BASE, LOWER_LAYERS, UPPER_STACKS = "base", "lower_layers", "upper_stacks"
+# Regexes for `re.search`, as AllenNLP's parameter groups and initializers use them.
+EMBEDDINGS_REGEX = rf"(?:^|\.){BASE}\."
+SHARED_REGEX = rf"(?:^|\.)(?:{BASE}|{LOWER_LAYERS})\."
+
+
+def layer_regex(index: Optional[int] = None) -> str:
+    """A regex of the parameters of encoder layer `index`, in the shared stack or in any upper
+    stack; of every layer when `index` is None (the index is then its group 1)."""
+    number = r"(\d+)" if index is None else str(index)
+    return rf"(?:^|\.)(?:{LOWER_LAYERS}|{UPPER_STACKS}\.[^.]+)\.{number}\."
+
+
+_LAYER = re.compile(layer_regex())
+_SHARED = re.compile(SHARED_REGEX)
+
+
+def layer_index(name: str) -> Optional[int]:
+    """The encoder layer a parameter (or module) name belongs to, wherever the layer lives (shared
+    or in an upper stack); None outside the layers."""
+    match = _LAYER.search(name)
+    return int(match.group(1)) if match else None
+
+
+def is_shared_parameter(name: str) -> bool:
+    """Whether a parameter belongs to the part every task shares: the embeddings and the lower
+    layers (what MTL-LS copies from an MTL-XC model)."""
+    return _SHARED.search(name) is not None
+
+
+def check_stack_name(name: str) -> None:
+    """Raises `ConfigurationError` unless `name` can name an upper stack (and a group's head): the
+    layout above needs names without '.' and other than its own words."""
+    if not isinstance(name, str) or not name or "." in name:
+        raise ConfigurationError(
+            f"Invalid stack (group) name {name!r}: names must be non-empty and contain no '.'."
+        )
+    if name in (BASE, LOWER_LAYERS, UPPER_STACKS):
+        raise ConfigurationError(
+            f"Invalid stack (group) name {name!r}: '{BASE}', '{LOWER_LAYERS}' and "
+            f"'{UPPER_STACKS}' name parts of the encoder."
+        )
 
 
 class _XLNetFamily:
@@ -174,9 +223,9 @@ def resolve_shared_layers(
 class SplitTransformer(torch.nn.Module):
     """A Hugging Face encoder cut into a shared lower stack and one upper stack per name.
 
-    Parameter names encode the layer index so that optimizer regexes (layer-wise learning-rate
-    decay) and initialisers can address layer ``i`` wherever it lives: ``base.*`` (embeddings),
-    ``lower_layers.{i}.*`` for ``i < k`` and ``upper_stacks.{stack}.{i}.*`` for ``i >= k``.
+    Parameter names encode the layer index so that the optimizer (layer-wise learning-rate
+    decay), the quantisation and initialisers can address layer ``i`` wherever it lives (see
+    `layer_index`, `layer_regex` and `is_shared_parameter` above).
 
     # Parameters
 
@@ -184,7 +233,8 @@ class SplitTransformer(torch.nn.Module):
         A Hugging Face model name or a local folder (loaded with `AutoModel.from_pretrained`).
     upper_stacks : `Sequence[str]`
         Names of the upper stacks (one per task, or per named task group). Each gets its own copy
-        of layers ``[k, n)``, initialised from the pre-trained weights. Ignored when k = n.
+        of layers ``[k, n)``, initialised from the pre-trained weights. When k = n there are no
+        upper layers and every stack name gets the shared output.
     shared_layers : `int`, optional (default = `None`)
         k, the number of shared lower layers.
     slicing_rate : `float`, optional (default = `None`)
@@ -218,21 +268,18 @@ class SplitTransformer(torch.nn.Module):
         self.base = base
         self.lower_layers = torch.nn.ModuleList(layers[: self.shared_layers])
         self.upper_stacks = torch.nn.ModuleDict()
+        for name in upper_stacks:
+            check_stack_name(name)
         if self.shared_layers < self.num_layers:
             if not upper_stacks:
                 raise ConfigurationError("upper_stacks must name at least one stack when k < n.")
             for name in upper_stacks:
-                if not name or "." in name:
-                    raise ConfigurationError(
-                        f"Invalid stack name {name!r}: names must be non-empty and contain no '.'."
-                    )
                 self.upper_stacks[name] = torch.nn.ModuleDict(
                     {
                         str(i): copy.deepcopy(layers[i])
                         for i in range(self.shared_layers, self.num_layers)
                     }
                 )
-        self.stack_names: Tuple[str, ...] = tuple(upper_stacks)
         logger.info(
             "Split %s (%d layers): %d shared, %d per stack for %d stacks",
             model_name,
@@ -253,46 +300,33 @@ class SplitTransformer(torch.nn.Module):
         self,
         token_ids: torch.Tensor,
         mask: torch.Tensor,
-        type_ids: Optional[torch.Tensor] = None,
-        row_stacks: Optional[Sequence[str]] = None,
-    ) -> torch.Tensor:
-        """Returns ``[batch, seq, dim]`` hidden states; row ``b`` went through the shared layers and
-        then through the upper layers of stack ``row_stacks[b]``."""
-        state = self._run_lower(token_ids, mask, type_ids)
-        if not self.has_upper_layers:
-            return self.family.output(self.base, state["hidden"])
-        row_stacks = self._check_routing(row_stacks, token_ids.size(0))
-
-        outputs, rows_in_order = [], []
-        for name in dict.fromkeys(row_stacks):  # stacks in order of first appearance
-            rows = [i for i, stack in enumerate(row_stacks) if stack == name]
-            sub_state = state if len(rows) == len(row_stacks) else self._select(state, rows)
-            outputs.append(self._run_upper(name, sub_state))
-            rows_in_order.extend(rows)
-        if len(outputs) == 1:
-            return outputs[0]
-        # Undo the grouping: row rows_in_order[j] of the concatenation belongs at position j.
-        inverse = torch.empty(len(rows_in_order), dtype=torch.long, device=token_ids.device)
-        inverse[torch.tensor(rows_in_order, device=token_ids.device)] = torch.arange(
-            len(rows_in_order), device=token_ids.device
-        )
-        return torch.cat(outputs, dim=0)[inverse]
-
-    def forward_stacks(
-        self,
-        token_ids: torch.Tensor,
-        mask: torch.Tensor,
         type_ids: Optional[torch.Tensor],
-        stacks: Sequence[str],
+        rows_of_stack: Mapping[str, Optional[torch.LongTensor]],
     ) -> Dict[str, torch.Tensor]:
-        """Every row through the shared layers ONCE, then through each of `stacks`: what tagging
-        with several task heads costs, (k + T (n - k)) / n of one full pass per head."""
+        """Runs the shared layers once on every row, then each stack's upper layers on its rows.
+
+        `rows_of_stack` maps a stack name to the indices of the rows routed through it (None:
+        every row); a row may go through several stacks (tagging with several heads costs
+        (k + T (n - k)) / n of one full pass per head). Returns, per stack, the hidden states of
+        its rows in that order, ``[len(rows), seq, dim]``. With k = n every stack gets the shared
+        output (of its rows)."""
         state = self._run_lower(token_ids, mask, type_ids)
         if not self.has_upper_layers:
             hidden = self.family.output(self.base, state["hidden"])
-            return {name: hidden for name in stacks}
-        self._check_routing(list(stacks), len(stacks))
-        return {name: self._run_upper(name, dict(state)) for name in stacks}
+            return {
+                name: hidden if rows is None else hidden.index_select(0, rows)
+                for name, rows in rows_of_stack.items()
+            }
+        unknown = sorted(set(rows_of_stack) - set(self.upper_stacks))
+        if unknown:
+            raise ConfigurationError(
+                f"No upper stack named {', '.join(unknown)}; this encoder has "
+                f"{', '.join(self.upper_stacks)}."
+            )
+        return {
+            name: self._run_upper(name, dict(state) if rows is None else self._select(state, rows))
+            for name, rows in rows_of_stack.items()
+        }
 
     def _run_lower(
         self, token_ids: torch.Tensor, mask: torch.Tensor, type_ids: Optional[torch.Tensor]
@@ -307,27 +341,8 @@ class SplitTransformer(torch.nn.Module):
             state["hidden"] = self.family.run_layer(layer, state)
         return self.family.output(self.base, state["hidden"])
 
-    def _check_routing(self, row_stacks: Optional[Sequence[str]], batch_size: int) -> Sequence[str]:
-        if row_stacks is None:
-            if len(self.upper_stacks) != 1:
-                raise ConfigurationError(
-                    f"This encoder has {len(self.upper_stacks)} upper stacks "
-                    f"({', '.join(self.upper_stacks)}); say which stack each row goes through."
-                )
-            return [next(iter(self.upper_stacks))] * batch_size
-        if len(row_stacks) != batch_size:
-            raise ValueError(f"Got {len(row_stacks)} stack names for a batch of {batch_size} rows.")
-        unknown = sorted(set(row_stacks) - set(self.upper_stacks))
-        if unknown:
-            raise ConfigurationError(
-                f"No upper stack named {', '.join(unknown)}; this encoder has "
-                f"{', '.join(self.upper_stacks)}."
-            )
-        return row_stacks
-
-    def _select(self, state: LayerState, rows: List[int]) -> LayerState:
-        index = torch.tensor(rows, device=state["hidden"].device)
+    def _select(self, state: LayerState, rows: torch.LongTensor) -> LayerState:
         return {
-            key: None if value is None else value.index_select(self.family.batch_dims[key], index)
+            key: None if value is None else value.index_select(self.family.batch_dims[key], rows)
             for key, value in state.items()
         }

@@ -176,7 +176,6 @@ class BioNerPredictor(Predictor):
         results in input order."""
         order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
         results: List[TaggedSentence] = [{} for _ in sentences]
-        device = self._model._get_prediction_device()
         for begin in range(0, len(order), self.max_sentences_per_batch):
             rows = order[begin : begin + self.max_sentences_per_batch]
             instances = []
@@ -185,9 +184,9 @@ class BioNerPredictor(Predictor):
                 self._reader.apply_token_indexers(instance)
                 instance.index_fields(self._model.vocab)
                 instances.append(instance)
-            tensors = move_to_device(Batch(instances).as_tensor_dict(), device)
+            tensors = move_to_device(Batch(instances).as_tensor_dict(), self.cuda_device)
             with torch.no_grad():
-                by_task = self._model.tag_with_tasks(tensors["tokens"], self.tasks)
+                by_task = self._model.tag(tensors["tokens"], self.tasks)
             for j, i in enumerate(rows):
                 results[i] = {task: by_task[task][j] for task in self.tasks}
         return results

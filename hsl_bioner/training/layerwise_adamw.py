@@ -1,14 +1,11 @@
 """AdamW with layer-wise learning-rate decay over the split encoder."""
 
-import re
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from allennlp.training.optimizers import AdamWOptimizer, Optimizer
 
-# Parameter names of the split encoder carry their layer index (see SplitTransformer).
-_LAYER = re.compile(r"transformer_model\.(?:lower_layers|upper_stacks\.[^.]+)\.(\d+)\.")
-_EMBEDDINGS = r".*transformer_model\.base\..*"
+from hsl_bioner.modules.split_transformer import EMBEDDINGS_REGEX, layer_index, layer_regex
 
 
 @Optimizer.register("layerwise_adamw")
@@ -48,16 +45,13 @@ class LayerwiseAdamWOptimizer(AdamWOptimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
     ) -> None:
-        layers = {int(m.group(1)) for name, _ in model_parameters if (m := _LAYER.search(name))}
+        layers = {layer_index(name) for name, _ in model_parameters} - {None}
         num_layers = max(layers) + 1 if layers else 0
         groups: List[Tuple[List[str], Dict[str, Any]]] = [
-            (
-                [rf".*transformer_model\.(lower_layers|upper_stacks\.[^.]+)\.{layer}\..*"],
-                {"lr": lr * layer_decay ** (num_layers - 1 - layer)},
-            )
+            ([layer_regex(layer)], {"lr": lr * layer_decay ** (num_layers - 1 - layer)})
             for layer in sorted(layers)
         ]
-        groups.append(([_EMBEDDINGS], {"lr": lr * layer_decay**num_layers}))
+        groups.append(([EMBEDDINGS_REGEX], {"lr": lr * layer_decay**num_layers}))
         super().__init__(
             model_parameters=model_parameters,
             parameter_groups=groups,

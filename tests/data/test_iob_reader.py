@@ -545,3 +545,15 @@ def test_repository_fixture_corpora_are_valid():
         pytest.skip("no fixture corpora in fixtures/data")
     for path in files:
         assert sum(1 for _ in read_iob_sentences(path)) > 0, path
+
+
+def test_groups_put_a_tasks_tags_in_its_groups_namespace():
+    groups = {"disease": ["ncbi", "bc5cdr"]}
+    assert IobTaggingReader(task="ncbi", groups=groups).label_namespace == "disease_labels"
+    assert IobTaggingReader(task="other", groups=groups).label_namespace == "other_labels"
+    instance = IobTaggingReader(task="bc5cdr", groups=groups).text_to_instance(["a"], ["B-X"])
+    assert instance["tags"]._label_namespace == "disease_labels"
+    with pytest.raises(ConfigurationError, match="groups needs task"):
+        IobTaggingReader(groups=groups)
+    with pytest.raises(ConfigurationError, match="replaces label_namespace"):
+        IobTaggingReader(task="ncbi", groups=groups, label_namespace="x_labels")

@@ -1,12 +1,14 @@
 import itertools
+import random
 
 import pytest
 import torch
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
-from allennlp.data import DataLoader, DatasetReader, Vocabulary
-from allennlp.models import Model
+from allennlp.data import DataLoader, DatasetReader, Token, Vocabulary
+from allennlp.models import Model, load_archive
+from allennlp.predictors import Predictor
 
 import hsl_bioner  # noqa: F401  (registers the plugin)
 from hsl_bioner_runtime.tag_schemes import validate_tags
@@ -117,3 +119,58 @@ def test_missing_label_namespace_says_what_to_change():
     with pytest.raises(ConfigurationError, match="label_namespace: 'disease_a_labels'"):
         Model.from_params(params=params.pop("model"), vocab=Vocabulary())
 
+
+
+@pytest.mark.parametrize("run", ["stl", "mtl_ls"])
+def test_evaluation_and_the_predictor_tag_alike(fixture_runs, run):
+    # Evaluation's way (forward + make_output_human_readable on the test files' instances, the
+    # tasks mixed in batches) and the predictor's (every sentence through every head) give the
+    # same tags and marginals.
+    archive = load_archive(str(fixture_runs[run] / "model.tar.gz"))
+    model, reader = archive.model.eval(), archive.validation_dataset_reader
+    instances = [
+        instance
+        for task in model.tasks
+        for instance in reader.readers[task].read(f"fixtures/data/{task}/test.tsv")
+    ]
+    random.Random(0).shuffle(instances)  # mixed-task batches
+    evaluated = []
+    for start in range(0, len(instances), 16):
+        evaluated.extend(model.forward_on_instances(instances[start : start + 16]))
+    predictor = Predictor.from_archive(archive, "bioner")
+    predicted = predictor._tag([[Token(w) for w in i["metadata"]["words"]] for i in instances])
+    assert len(predicted) == len(evaluated) == len(instances) > 20
+    found = 0
+    for instance, evaluation, by_task in zip(instances, evaluated, predicted):
+        tags, probs = by_task[instance["task"].metadata]
+        assert list(evaluation["tags"]) == tags
+        assert list(evaluation["tag_probs"]) == pytest.approx(probs, abs=1e-4)
+        found += sum(tag != "O" for tag in tags)
+    assert found > 0  # the fixture models do tag entities
+
+
+def test_readers_coding_scheme_must_be_the_models_label_encoding():
+    params = Params.from_file(str(FIXTURE_CONFIGS / "stl.jsonnet"))
+    vocab = Vocabulary()
+    vocab.add_tokens_to_namespace(["O", "B-Disease", "I-Disease", "L-Disease"], "disease_a_labels")
+    with pytest.raises(ConfigurationError, match="coded in BIOUL .* label_encoding is BIO"):
+        Model.from_params(params=params.duplicate().pop("model"), vocab=vocab)
+    model_params = params.duplicate().pop("model")
+    model_params["label_encoding"] = "BIOUL"
+    vocab = Vocabulary()
+    vocab.add_tokens_to_namespace(["O", "B-Disease", "I-Disease"], "disease_a_labels")
+    with pytest.raises(ConfigurationError, match="coded in BIO .* label_encoding is BIOUL"):
+        Model.from_params(params=model_params, vocab=vocab)
+    model_params = params.duplicate().pop("model")
+    model_params["label_encoding"] = "IOB1"
+    with pytest.raises(ConfigurationError, match="label_encoding must be one of BIO, BIOUL"):
+        Model.from_params(params=model_params, vocab=vocab)
+
+
+def test_group_names_that_would_clash_with_parameter_names_are_refused():
+    params = Params.from_file(str(FIXTURE_CONFIGS / "mtl_xc.jsonnet"))
+    params["model"]["groups"] = {"base": ["disease_a", "disease_b"]}
+    vocab = Vocabulary()
+    vocab.add_tokens_to_namespace(["O", "B-Disease", "I-Disease"], "base_labels")
+    with pytest.raises(ConfigurationError, match="Invalid stack \\(group\\) name 'base'"):
+        Model.from_params(params=params.pop("model"), vocab=vocab)

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -6,10 +8,29 @@ from allennlp.data.token_indexers import PretrainedTransformerMismatchedIndexer
 from transformers import AutoModel
 
 from hsl_bioner.modules.split_embedder import SplitTransformerEmbedder
-from hsl_bioner.modules.split_transformer import SplitTransformer, resolve_shared_layers
+from hsl_bioner.modules.split_transformer import (
+    EMBEDDINGS_REGEX,
+    SplitTransformer,
+    is_shared_parameter,
+    layer_index,
+    layer_regex,
+    resolve_shared_layers,
+)
 from tests.conftest import TINY_BERT, TINY_XLNET
 
 ENCODERS = [TINY_XLNET, TINY_BERT]
+
+
+def _route(split, token_ids, mask, type_ids, row_stacks):
+    """Hidden states of every row in batch order, row b through stack row_stacks[b]."""
+    rows = {}
+    for row, stack in enumerate(row_stacks):
+        rows.setdefault(stack, []).append(row)
+    hidden = split(token_ids, mask, type_ids, {s: torch.tensor(r) for s, r in rows.items()})
+    out = torch.empty(token_ids.shape + (split.config.hidden_size,))
+    for stack, stack_rows in rows.items():
+        out[stack_rows] = hidden[stack]
+    return out
 
 
 def _batch(seed: int = 0):
@@ -30,23 +51,27 @@ def test_split_encoder_equals_unsplit_model(encoder, shared):
     expected = reference(
         input_ids=token_ids, attention_mask=mask.float(), token_type_ids=type_ids
     ).last_hidden_state
-    actual = split(token_ids, mask, type_ids, ["a", "b", "a"])
+    actual = _route(split, token_ids, mask, type_ids, ["a", "b", "a"])
     assert torch.allclose(actual[mask], expected[mask], atol=1e-5)
+    # Every row through every stack (what the predictor asks for), in one call.
+    both = split(token_ids, mask, type_ids, {"a": None, "b": None})
+    for stack in ("a", "b"):
+        assert torch.allclose(both[stack][mask], expected[mask], atol=1e-5)
 
 
 @pytest.mark.parametrize("encoder", ENCODERS)
 def test_rows_only_see_their_own_upper_stack(encoder):
     split = SplitTransformer(encoder, upper_stacks=["a", "b"], shared_layers=2).eval()
     token_ids, mask, type_ids = _batch()
-    before = split(token_ids, mask, type_ids, ["a", "b", "a"])
+    before = _route(split, token_ids, mask, type_ids, ["a", "b", "a"])
     with torch.no_grad():
         for parameter in split.upper_stacks["b"].parameters():
             parameter.add_(0.3)
-    after = split(token_ids, mask, type_ids, ["a", "b", "a"])
+    after = _route(split, token_ids, mask, type_ids, ["a", "b", "a"])
     assert torch.equal(before[[0, 2]], after[[0, 2]])
     assert not torch.allclose(before[1], after[1])
     # A row's output does not depend on which other rows share its batch.
-    alone = split(token_ids[:1], mask[:1], type_ids[:1], ["a"])
+    alone = split(token_ids[:1], mask[:1], type_ids[:1], {"a": None})["a"]
     assert torch.allclose(alone[0], after[0], atol=1e-5)
 
 
@@ -80,9 +105,10 @@ def test_routing_errors_are_clear():
     split = SplitTransformer(TINY_XLNET, upper_stacks=["a", "b"], shared_layers=2)
     token_ids, mask, type_ids = _batch()
     with pytest.raises(ConfigurationError, match="No upper stack named c"):
-        split(token_ids, mask, type_ids, ["a", "c", "a"])
-    with pytest.raises(ConfigurationError, match="say which stack"):
-        split(token_ids, mask, type_ids, None)
+        split(token_ids, mask, type_ids, {"a": torch.tensor([0, 2]), "c": torch.tensor([1])})
+    for name in ("a.b", "", "base", "lower_layers", "upper_stacks"):
+        with pytest.raises(ConfigurationError, match="Invalid stack"):
+            SplitTransformer(TINY_XLNET, upper_stacks=[name], shared_layers=2)
 
 
 def _indexed(words, max_length):
@@ -102,13 +128,66 @@ def test_long_sentences_fold_into_segments_and_keep_a_vector_per_word():
     embedder = SplitTransformerEmbedder(TINY_XLNET, max_length=16).eval()
     inputs = _indexed(words, max_length=16)
     assert inputs["token_ids"].size(1) > 16  # really folded
-    vectors = embedder(**inputs)
+    vectors = embedder(**inputs, rows_of_stack={"all": None})["all"]
     assert vectors.shape[:2] == (1, len(words))
     assert (vectors.abs().sum(-1) > 0).all()  # every word got a vector
 
     first_segment = inputs["token_ids"][:, :16]
-    alone = embedder.split(first_segment, torch.ones_like(first_segment, dtype=torch.bool))
+    alone = embedder.split(
+        first_segment, torch.ones_like(first_segment, dtype=torch.bool), None, {"all": None}
+    )["all"]
     starts = inputs["offsets"][0, :, 0]
     in_first = starts < 14  # 16 minus <sep> <cls>
     assert in_first.sum() >= 3
     assert torch.allclose(vectors[0, in_first], alone[0, starts[in_first]], atol=1e-5)
+
+
+def _indexed_batch(sentences, max_length):
+    indexer = PretrainedTransformerMismatchedIndexer(TINY_XLNET, max_length=max_length)
+    indexed = [
+        indexer.tokens_to_indices([Token(w) for w in words], Vocabulary()) for words in sentences
+    ]
+    lengths = {}
+    for one in indexed:
+        for key, value in indexer.get_padding_lengths(one).items():
+            lengths[key] = max(lengths.get(key, 0), value)
+    padded = [indexer.as_padded_tensor_dict(one, lengths) for one in indexed]
+    return {key: torch.stack([one[key] for one in padded]) for key in padded[0]}
+
+
+def test_folded_rows_routed_to_stacks_get_the_vectors_they_get_alone():
+    # Rows of a folded batch split between two stacks: each row's word vectors equal those of a
+    # run of that sentence alone through its stack.
+    long = ("Mutations in p53 predispose to familial adenomatous polyposis ( FAP ) . " * 4).split()
+    short = "Colorectal cancer is common .".split()
+    embedder = SplitTransformerEmbedder(
+        TINY_XLNET, upper_stacks=["a", "b"], shared_layers=2, max_length=16
+    ).eval()
+    batch = _indexed_batch([short, long], max_length=16)
+    assert batch["token_ids"].size(1) > 16  # really folded
+    words = embedder(**batch, rows_of_stack={"a": torch.tensor([1]), "b": torch.tensor([0])})
+    for stack, sentence in (("a", long), ("b", short)):
+        alone = embedder(**_indexed_batch([sentence], 16), rows_of_stack={stack: None})[stack]
+        assert torch.allclose(words[stack][0, : len(sentence)], alone[0], atol=1e-5)
+        assert (words[stack][0, len(sentence) :] == 0).all()
+
+
+def test_parameter_names_say_their_layer_and_whether_they_are_shared():
+    split = SplitTransformer(TINY_XLNET, upper_stacks=["a", "b"], shared_layers=2)
+    names = [name for name, _ in split.named_parameters()]
+    for relative in names + ["heads.a.projection.weight", "heads.b.crf.transitions"]:
+        for name in (relative, "embedder.transformer_model." + relative):
+            parts = relative.split(".")
+            expected_layer = (
+                int(parts[1])
+                if parts[0] == "lower_layers"
+                else int(parts[2])
+                if parts[0] == "upper_stacks"
+                else None
+            )
+            assert layer_index(name) == expected_layer, name
+            assert is_shared_parameter(name) == (parts[0] in ("base", "lower_layers")), name
+            assert bool(re.search(EMBEDDINGS_REGEX, name)) == (parts[0] == "base"), name
+            for layer in range(4):
+                assert bool(re.search(layer_regex(layer), name)) == (expected_layer == layer)
+    assert {layer_index(name) for name in names} == {None, 0, 1, 2, 3}

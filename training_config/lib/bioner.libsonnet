@@ -33,18 +33,17 @@ local datasets = import 'datasets.libsonnet';
     [if head_lr != null then 'head_lr']: head_lr,
   },
 
-  // MTL-LS: embeddings and shared lower layers from a trained (MTL-XC) archive; everything else
-  // keeps its initialisation (upper layers pre-trained, CRFs random).
+  // MTL-LS: the shared part (embeddings and shared lower layers) from a trained (MTL-XC) archive;
+  // everything else keeps its initialisation (upper layers pre-trained, CRFs random).
   shared_layers_from(archive, encoder):: {
     regexes: [
-      ['embedder\\.transformer_model\\.(base|lower_layers)\\..*',
-       { type: 'from_archive', archive_file: archive, encoder: encoder.name }],
+      ['.*', { type: 'from_archive', archive_file: archive, encoder: encoder.name, part: 'shared' }],
     ],
   },
 
   // One IOB reader per task: the task's entity type becomes its category's type, and its tags go
-  // to the vocabulary namespace of its group's head.
-  reader(dataset, group, encoder):: {
+  // to the vocabulary namespace of its group's head (the reader works it out from the groups).
+  reader(dataset, groups, encoder):: {
     type: 'bioner_iob',
     token_indexers: {
       tokens: {
@@ -55,7 +54,8 @@ local datasets = import 'datasets.libsonnet';
       },
     },
     type_map: { [dataset.entity_type]: datasets.category_types[dataset.category] },
-    label_namespace: group + '_labels',
+    task: dataset.name,
+    groups: groups,
   },
 
   // A whole experiment.
@@ -66,9 +66,6 @@ local datasets = import 'datasets.libsonnet';
   experiment(tasks, data_root, encoder, groups={}, split={}, initializer=null,
              batch_size=6, num_epochs=30, patience=null, optimizer=$.optimizer(),
              max_pieces=4096, seed=13270)::
-    local group_of(name) =
-      local named = [g for g in std.objectFields(groups) if std.member(groups[g], name)];
-      if std.length(named) > 0 then named[0] else name;
     local paths(split_name) = { [d.name]: data_root + '/' + d.folder + '/' + split_name + '.tsv' for d in tasks };
     {
       random_seed: seed,
@@ -76,7 +73,7 @@ local datasets = import 'datasets.libsonnet';
       pytorch_seed: seed,
       dataset_reader: {
         type: 'multitask',
-        readers: { [d.name]: $.reader(d, group_of(d.name), encoder) for d in tasks },
+        readers: { [d.name]: $.reader(d, groups, encoder) for d in tasks },
       },
       train_data_path: paths('train'),
       validation_data_path: paths('devel'),
