@@ -158,8 +158,16 @@ class HierarchicalSharedTagger(Model):
         batch_size = tokens["tokens"]["token_ids"].size(0)
         task = self._check_tasks(task, batch_size)
         row_groups = [self.group_of_task[t] for t in task]
-        words = self.embedder(**tokens["tokens"], stacks=row_groups)
         mask = get_text_field_mask(tokens)
+        device = mask.device
+        rows_of_group = {
+            group: torch.tensor(rows, device=device)
+            for group, rows in _rows_by_key(row_groups).items()
+        }
+        by_group = self.embedder(**tokens["tokens"], rows_of_stack=rows_of_group)
+        words = next(iter(by_group.values())).new_zeros(mask.shape + (self.embedder.output_dim,))
+        for group, rows in rows_of_group.items():
+            words = words.index_copy(0, rows, by_group[group])
 
         output: Dict[str, Any] = {"task": task, "mask": mask}
         # Each row scored by its own group's head; one CRF pass over the whole mixed batch.
@@ -250,7 +258,7 @@ class HierarchicalSharedTagger(Model):
         Returns, per task, one ``(tags, tag_probs)`` per instance."""
         self._check_tasks(list(tasks), len(tasks))
         groups = list(dict.fromkeys(self.group_of_task[task] for task in tasks))
-        words = self.embedder.forward_all_stacks(groups, **tokens["tokens"])
+        words = self.embedder(**tokens["tokens"], rows_of_stack={group: None for group in groups})
         mask = get_text_field_mask(tokens)
         results = {}
         for group in groups:

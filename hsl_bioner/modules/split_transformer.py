@@ -13,7 +13,7 @@ everything else is family-agnostic.
 import copy
 import logging
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 # Per-batch tensors that every layer of a family needs, plus the hidden states themselves.
 LayerState = Dict[str, Optional[torch.Tensor]]
+
+# Upper stack name -> the rows routed through it (`None`: every row).
+RowsOfStack = Mapping[str, Optional[torch.Tensor]]
 
 
 class _XLNetFamily:
@@ -254,45 +257,25 @@ class SplitTransformer(torch.nn.Module):
         token_ids: torch.Tensor,
         mask: torch.Tensor,
         type_ids: Optional[torch.Tensor] = None,
-        row_stacks: Optional[Sequence[str]] = None,
-    ) -> torch.Tensor:
-        """Returns ``[batch, seq, dim]`` hidden states; row ``b`` went through the shared layers and
-        then through the upper layers of stack ``row_stacks[b]``."""
-        state = self._run_lower(token_ids, mask, type_ids)
-        if not self.has_upper_layers:
-            return self.family.output(self.base, state["hidden"])
-        row_stacks = self._check_routing(row_stacks, token_ids.size(0))
-
-        outputs, rows_in_order = [], []
-        for name in dict.fromkeys(row_stacks):  # stacks in order of first appearance
-            rows = [i for i, stack in enumerate(row_stacks) if stack == name]
-            sub_state = state if len(rows) == len(row_stacks) else self._select(state, rows)
-            outputs.append(self._run_upper(name, sub_state))
-            rows_in_order.extend(rows)
-        if len(outputs) == 1:
-            return outputs[0]
-        # Undo the grouping: row rows_in_order[j] of the concatenation belongs at position j.
-        inverse = torch.empty(len(rows_in_order), dtype=torch.long, device=token_ids.device)
-        inverse[torch.tensor(rows_in_order, device=token_ids.device)] = torch.arange(
-            len(rows_in_order), device=token_ids.device
-        )
-        return torch.cat(outputs, dim=0)[inverse]
-
-    def forward_stacks(
-        self,
-        token_ids: torch.Tensor,
-        mask: torch.Tensor,
-        type_ids: Optional[torch.Tensor],
-        stacks: Sequence[str],
+        rows_of_stack: Optional[RowsOfStack] = None,
     ) -> Dict[str, torch.Tensor]:
-        """Every row through the shared layers ONCE, then through each of `stacks`: what tagging
-        with several task heads costs, (k + T (n - k)) / n of one full pass per head."""
+        """Every row through the shared layers ONCE, then, for each stack of `rows_of_stack`, the
+        rows routed to it (`None`: every row) through its upper layers: what tagging with several
+        heads costs, (k + T (n - k)) / n of one full pass per head. The whole mapping `None`
+        routes every row through the only stack. Returns, per stack, the ``[len(rows), seq,
+        dim]`` hidden states of its rows in that order."""
+        routes = self.check_routing(rows_of_stack)
         state = self._run_lower(token_ids, mask, type_ids)
         if not self.has_upper_layers:
             hidden = self.family.output(self.base, state["hidden"])
-            return {name: hidden for name in stacks}
-        self._check_routing(list(stacks), len(stacks))
-        return {name: self._run_upper(name, dict(state)) for name in stacks}
+            return {
+                name: hidden if rows is None else hidden.index_select(0, rows)
+                for name, rows in routes.items()
+            }
+        return {
+            name: self._run_upper(name, dict(state) if rows is None else self._select(state, rows))
+            for name, rows in routes.items()
+        }
 
     def _run_lower(
         self, token_ids: torch.Tensor, mask: torch.Tensor, type_ids: Optional[torch.Tensor]
@@ -307,27 +290,26 @@ class SplitTransformer(torch.nn.Module):
             state["hidden"] = self.family.run_layer(layer, state)
         return self.family.output(self.base, state["hidden"])
 
-    def _check_routing(self, row_stacks: Optional[Sequence[str]], batch_size: int) -> Sequence[str]:
-        if row_stacks is None:
-            if len(self.upper_stacks) != 1:
+    def check_routing(self, rows_of_stack: Optional[RowsOfStack]) -> RowsOfStack:
+        """`rows_of_stack` with its stack names checked; `None` becomes every row through the
+        only stack."""
+        if rows_of_stack is None:
+            if len(self.stack_names) != 1:
                 raise ConfigurationError(
-                    f"This encoder has {len(self.upper_stacks)} upper stacks "
-                    f"({', '.join(self.upper_stacks)}); say which stack each row goes through."
+                    f"This encoder has {len(self.stack_names)} upper stacks "
+                    f"({', '.join(self.stack_names)}); say which stack each row goes through."
                 )
-            return [next(iter(self.upper_stacks))] * batch_size
-        if len(row_stacks) != batch_size:
-            raise ValueError(f"Got {len(row_stacks)} stack names for a batch of {batch_size} rows.")
-        unknown = sorted(set(row_stacks) - set(self.upper_stacks))
+            return {self.stack_names[0]: None}
+        unknown = sorted(set(rows_of_stack) - set(self.stack_names))
         if unknown:
             raise ConfigurationError(
                 f"No upper stack named {', '.join(unknown)}; this encoder has "
-                f"{', '.join(self.upper_stacks)}."
+                f"{', '.join(self.stack_names)}."
             )
-        return row_stacks
+        return rows_of_stack
 
-    def _select(self, state: LayerState, rows: List[int]) -> LayerState:
-        index = torch.tensor(rows, device=state["hidden"].device)
+    def _select(self, state: LayerState, rows: torch.Tensor) -> LayerState:
         return {
-            key: None if value is None else value.index_select(self.family.batch_dims[key], index)
+            key: None if value is None else value.index_select(self.family.batch_dims[key], rows)
             for key, value in state.items()
         }

@@ -2,9 +2,9 @@ import pytest
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import Token, Vocabulary
-from allennlp.data.token_indexers import PretrainedTransformerMismatchedIndexer
 from transformers import AutoModel
 
+from hsl_bioner.data.piece_indexer import PieceIndexer
 from hsl_bioner.modules.split_embedder import SplitTransformerEmbedder
 from hsl_bioner.modules.split_transformer import SplitTransformer, resolve_shared_layers
 from tests.conftest import TINY_BERT, TINY_XLNET
@@ -21,6 +21,18 @@ def _batch(seed: int = 0):
     return token_ids, mask, type_ids
 
 
+def _routed(split, token_ids, mask, type_ids, row_stacks):
+    """The hidden states of each row under its own stack `row_stacks[row]`, in row order."""
+    rows = {}
+    for row, stack in enumerate(row_stacks):
+        rows.setdefault(stack, []).append(row)
+    by_stack = split(token_ids, mask, type_ids, {s: torch.tensor(r) for s, r in rows.items()})
+    hidden = torch.empty(token_ids.shape + (split.config.hidden_size,))
+    for stack, chosen in rows.items():
+        hidden[chosen] = by_stack[stack]
+    return hidden
+
+
 @pytest.mark.parametrize("encoder", ENCODERS)
 @pytest.mark.parametrize("shared", [4, 2, 0])
 def test_split_encoder_equals_unsplit_model(encoder, shared):
@@ -30,7 +42,7 @@ def test_split_encoder_equals_unsplit_model(encoder, shared):
     expected = reference(
         input_ids=token_ids, attention_mask=mask.float(), token_type_ids=type_ids
     ).last_hidden_state
-    actual = split(token_ids, mask, type_ids, ["a", "b", "a"])
+    actual = _routed(split, token_ids, mask, type_ids, ["a", "b", "a"])
     assert torch.allclose(actual[mask], expected[mask], atol=1e-5)
 
 
@@ -38,15 +50,15 @@ def test_split_encoder_equals_unsplit_model(encoder, shared):
 def test_rows_only_see_their_own_upper_stack(encoder):
     split = SplitTransformer(encoder, upper_stacks=["a", "b"], shared_layers=2).eval()
     token_ids, mask, type_ids = _batch()
-    before = split(token_ids, mask, type_ids, ["a", "b", "a"])
+    before = _routed(split, token_ids, mask, type_ids, ["a", "b", "a"])
     with torch.no_grad():
         for parameter in split.upper_stacks["b"].parameters():
             parameter.add_(0.3)
-    after = split(token_ids, mask, type_ids, ["a", "b", "a"])
+    after = _routed(split, token_ids, mask, type_ids, ["a", "b", "a"])
     assert torch.equal(before[[0, 2]], after[[0, 2]])
     assert not torch.allclose(before[1], after[1])
     # A row's output does not depend on which other rows share its batch.
-    alone = split(token_ids[:1], mask[:1], type_ids[:1], ["a"])
+    alone = _routed(split, token_ids[:1], mask[:1], type_ids[:1], ["a"])
     assert torch.allclose(alone[0], after[0], atol=1e-5)
 
 
@@ -80,13 +92,13 @@ def test_routing_errors_are_clear():
     split = SplitTransformer(TINY_XLNET, upper_stacks=["a", "b"], shared_layers=2)
     token_ids, mask, type_ids = _batch()
     with pytest.raises(ConfigurationError, match="No upper stack named c"):
-        split(token_ids, mask, type_ids, ["a", "c", "a"])
+        split(token_ids, mask, type_ids, {"a": torch.tensor([0, 2]), "c": torch.tensor([1])})
     with pytest.raises(ConfigurationError, match="say which stack"):
         split(token_ids, mask, type_ids, None)
 
 
 def _indexed(words, max_length):
-    indexer = PretrainedTransformerMismatchedIndexer(TINY_XLNET, max_length=max_length)
+    indexer = PieceIndexer(TINY_XLNET, max_length=max_length)
     tokens = [Token(w) for w in words]
     indexed = indexer.tokens_to_indices(tokens, Vocabulary())
     lengths = indexer.get_padding_lengths(indexed)
@@ -99,16 +111,16 @@ def test_long_sentences_fold_into_segments_and_keep_a_vector_per_word():
     # word's first piece back in place: words of the first segment get exactly the vectors of a
     # run over that segment alone.
     words = ("Mutations in p53 predispose to familial adenomatous polyposis ( FAP ) . " * 6).split()
-    embedder = SplitTransformerEmbedder(TINY_XLNET, max_length=16).eval()
+    embedder = SplitTransformerEmbedder(TINY_XLNET, upper_stacks=["a"], max_length=16).eval()
     inputs = _indexed(words, max_length=16)
     assert inputs["token_ids"].size(1) > 16  # really folded
-    vectors = embedder(**inputs)
+    vectors = embedder(**inputs)["a"]
     assert vectors.shape[:2] == (1, len(words))
     assert (vectors.abs().sum(-1) > 0).all()  # every word got a vector
 
     first_segment = inputs["token_ids"][:, :16]
-    alone = embedder.split(first_segment, torch.ones_like(first_segment, dtype=torch.bool))
-    starts = inputs["offsets"][0, :, 0]
+    alone = embedder.split(first_segment, torch.ones_like(first_segment, dtype=torch.bool))["a"]
+    starts = inputs["first_piece"][0]
     in_first = starts < 14  # 16 minus <sep> <cls>
     assert in_first.sum() >= 3
     assert torch.allclose(vectors[0, in_first], alone[0, starts[in_first]], atol=1e-5)
