@@ -28,9 +28,10 @@ from hsl_bioner.encoder_files import (
 )
 from hsl_bioner.modules import split_transformer
 from hsl_bioner.training.encoder_files import EncoderFilesCallback
-from tests.conftest import FIXTURE_CONFIGS, FIXTURES, TINY_BERT, TINY_XLNET, run_allennlp
+from tests.conftest import FIXTURE_CONFIGS, FIXTURES, ROOT, TINY_BERT, TINY_XLNET, run_allennlp
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+MINILM = ROOT / "models" / "all-MiniLM-L6-v2"
 TEXT = "Mutations in APC cause familial adenomatous polyposis ( FAP ) and colorectal cancer ."
 
 
@@ -42,8 +43,10 @@ def test_the_archive_folder_wins_over_the_model_name(tmp_path):
     assert encoder_source("fixtures/tiny_xlnet", str(tmp_path)) == (folder, True)
 
 
-@pytest.mark.parametrize("encoder", [TINY_XLNET, TINY_BERT])
+@pytest.mark.parametrize("encoder", [TINY_XLNET, TINY_BERT, str(MINILM)])
 def test_saved_files_give_the_same_pieces_and_the_runtime_reads_them(encoder, tmp_path):
+    if encoder == str(MINILM) and not MINILM.is_dir():
+        pytest.skip(f"the pre-trained MiniLM is not prepared at {MINILM} (make minilm)")
     folder = Path(save_encoder_files(encoder, str(tmp_path)))
     assert {"config.json", "tokenizer.json", "tokenizer_config.json"} <= {
         p.name for p in folder.iterdir()
