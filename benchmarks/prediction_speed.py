@@ -92,13 +92,14 @@ def run_one(args: argparse.Namespace) -> Dict[str, float]:
     if config.startswith("ours"):
         from allennlp.predictors import Predictor
 
-        # Archives from before the fast indexer existed: index as our configs now do (same ids).
+        # Archives from before the bioner_pieces indexer existed: index as our configs now do
+        # (the same ids; the embedder reads that indexer's outputs).
         readers = json.loads(
             subprocess.run(
                 ["tar", "-xzOf", args.archive, "config.json"], capture_output=True, text=True
             ).stdout
         )["dataset_reader"]["readers"]
-        indexer = "pretrained_transformer_mismatched_fast"
+        indexer = "bioner_pieces"
         fast = {f"dataset_reader.readers.{t}.token_indexers.tokens.type": indexer for t in readers}
         int8 = {} if config == "ours-fp32" else {"int8": True}
         if config == "ours-int8-all":

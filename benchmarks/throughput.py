@@ -76,7 +76,7 @@ def run_one(args: argparse.Namespace) -> Dict[str, float]:
             lines = [f"{w}\t{t}" for w, t in zip(sentence.words, sentence.tags)]
             files.setdefault(task, []).append("\n".join(lines) + "\n")
     indexer = {
-        "type": "pretrained_transformer_mismatched",
+        "type": "bioner_pieces",
         "model_name": args.encoder,
         "max_length": 512,
     }

@@ -19,11 +19,12 @@ archive is AllenNLP's own format).
 """
 
 import argparse
+import json
 import logging
 import re
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 from allennlp.commands.subcommand import Subcommand
@@ -143,6 +144,18 @@ def average_checkpoints(
         weights = Path(scratch) / "weights.th"
         torch.save(averaged, weights)
         # An absolute weights path: archive_model stores it as the archive's weights.th.
-        archive_model(serialization_dir, weights=str(weights.resolve()), archive_path=str(output))
+        archive_model(
+            serialization_dir,
+            weights=str(weights.resolve()),
+            archive_path=str(output),
+            include_in_archive=_included_in_archive(serialization_dir),
+        )
     logger.info("Averaged %s into %s", ", ".join(p.name for p in chosen), output)
     return chosen
+
+
+def _included_in_archive(serialization_dir: Union[str, Path]) -> Optional[List[str]]:
+    """The run's own ``include_in_archive`` (e.g. the encoder's files, see
+    `hsl_bioner.encoder_files`), so that the averaged archive holds what the run's does."""
+    config = json.loads((Path(serialization_dir) / "config.json").read_text(encoding="utf-8"))
+    return config.get("include_in_archive")

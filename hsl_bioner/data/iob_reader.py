@@ -431,4 +431,4 @@ class IobTaggingReader(DatasetReader):
         return Instance(fields)
 
     def apply_token_indexers(self, instance: Instance) -> None:
-        instance.fields["tokens"]._token_indexers = self._token_indexers  # type: ignore
+        instance.fields["tokens"].token_indexers = self._token_indexers  # type: ignore

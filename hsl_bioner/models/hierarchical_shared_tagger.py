@@ -160,7 +160,7 @@ class HierarchicalSharedTagger(Model):
         # Parameters
 
         tokens : `TextFieldTensors`
-            From a `pretrained_transformer_mismatched` indexer, under the key "tokens".
+            From the `bioner_pieces` indexer, under the key "tokens".
         tags : `torch.LongTensor`, optional
             Gold tags ``[batch, words]``, each row in its own group's namespace.
         task : `List[str]`, optional

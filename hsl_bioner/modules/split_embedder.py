@@ -2,27 +2,32 @@
 
 from typing import Any, Dict, Mapping, Optional, Sequence
 
+import numpy as np
 import torch
-from allennlp.data.tokenizers import PretrainedTransformerTokenizer
-from allennlp.modules.token_embedders import PretrainedTransformerEmbedder, TokenEmbedder
-from allennlp.nn.util import batched_index_select
+from allennlp.modules.token_embedders import TokenEmbedder
 
-from hsl_bioner.modules.split_transformer import SplitTransformer
+from hsl_bioner.encoder_files import encoder_source
+from hsl_bioner.modules.split_transformer import RowsOfStack, SplitTransformer
+from hsl_bioner_runtime.pieces import FoldLayout
 
 
 @TokenEmbedder.register("split_transformer_mismatched")
-class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
-    """Embeds the word pieces of `PretrainedTransformerMismatchedIndexer` with a `SplitTransformer`
-    and returns one vector per word, read at the word's first piece (the paper's "label gather").
+class SplitTransformerEmbedder(TokenEmbedder):
+    """Embeds the word pieces of the "bioner_pieces" indexer with a `SplitTransformer` and returns
+    one vector per word, read at the word's first piece (the paper's "label gather"), for each
+    upper stack the caller routes instances through.
 
-    Why not AllenNLP's `PretrainedTransformerMismatchedEmbedder`: it runs one monolithic model, so
-    it cannot route rows through per-task upper layers, and its pooling materialises a
-    ``[batch, words, longest word in pieces, dim]`` tensor, which one garbage token hundreds of
-    pieces long blows up; reading the first piece costs ``[batch, words, dim]`` whatever the input.
-    We inherit from `PretrainedTransformerEmbedder` to reuse its folding of inputs longer than
-    `max_length` into segments and its unfolding afterwards (special tokens are handled from the
-    tokenizer, so XLNet's trailing ``<sep> <cls>`` work as BERT's leading ``[CLS]`` do); its
-    constructor is not called because it would load and cache a second, unsplit copy of the model.
+    The folded piece sequences of a batch are laid out as encoder rows by
+    `hsl_bioner_runtime.pieces.FoldLayout` (the layout the exported runtime uses): each sentence
+    becomes its segments of at most `max_length` pieces, no row of padding only, and a word's
+    vector is read at its first piece, ``[batch, words, dim]`` whatever the length of a word in
+    pieces (AllenNLP's `PretrainedTransformerMismatchedEmbedder` pools over a
+    ``[batch, words, longest word in pieces, dim]`` tensor, and runs one monolithic model that
+    cannot route rows through per-task upper layers).
+
+    When the model is loaded from an archive that holds the encoder's files (see
+    `hsl_bioner.encoder_files`), its configuration comes from there and no pre-trained weights are
+    read (the archive's weights replace them).
 
     Registered as a `TokenEmbedder` with name "split_transformer_mismatched".
 
@@ -37,8 +42,8 @@ class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
     slicing_rate : `float`, optional (default = `None`)
         k / n, the paper's slicing rate.
     max_length : `int`, optional (default = `None`)
-        Longer piece sequences are folded into segments of this length, each run separately; must
-        equal the indexer's `max_length`. The paper used 512.
+        Segment length of the folded piece sequences; must equal the indexer's `max_length`. The
+        paper used 512.
     train_parameters : `bool`, optional (default = `True`)
         Fine-tune the encoder; `False` freezes it.
     eval_mode : `bool`, optional (default = `False`)
@@ -46,9 +51,12 @@ class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
     load_weights : `bool`, optional (default = `True`)
         Load pre-trained weights; `False` when they will come from an archive anyway.
     tokenizer_kwargs : `Dict[str, Any]`, optional (default = `None`)
-        Extra arguments for the tokenizer; must match the indexer's.
+        The indexer's `tokenizer_kwargs`, for the tokenizer files written into the archive.
     transformer_kwargs : `Dict[str, Any]`, optional (default = `None`)
         Extra arguments for `AutoModel.from_pretrained`.
+    serialization_dir : `str`, optional (default = `None`)
+        Supplied by AllenNLP (the run's folder when training, the extracted archive when
+        loading); not a config key.
     """
 
     def __init__(
@@ -63,25 +71,22 @@ class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
         load_weights: bool = True,
         tokenizer_kwargs: Optional[Dict[str, Any]] = None,
         transformer_kwargs: Optional[Dict[str, Any]] = None,
+        serialization_dir: Optional[str] = None,
     ) -> None:
-        TokenEmbedder.__init__(self)
+        super().__init__()
         self.model_name = model_name
+        self.encoder_source, archived = encoder_source(model_name, serialization_dir)
+        self.tokenizer_kwargs = tokenizer_kwargs
         self.transformer_model = SplitTransformer(
-            model_name,
+            self.encoder_source,
             upper_stacks=upper_stacks,
             shared_layers=shared_layers,
             slicing_rate=slicing_rate,
-            load_weights=load_weights,
+            load_weights=load_weights and not archived,
             transformer_kwargs=transformer_kwargs,
         )
-        self.config = self.transformer_model.config
-        self.output_dim = self.config.hidden_size
-        self._max_length = max_length
-        self._scalar_mix = None
-        tokenizer = PretrainedTransformerTokenizer(model_name, tokenizer_kwargs=tokenizer_kwargs)
-        self._num_added_start_tokens = len(tokenizer.single_sequence_start_tokens)
-        self._num_added_end_tokens = len(tokenizer.single_sequence_end_tokens)
-        self._num_added_tokens = self._num_added_start_tokens + self._num_added_end_tokens
+        self.output_dim = self.transformer_model.config.hidden_size
+        self.max_length = max_length
         self.train_parameters = train_parameters
         if not train_parameters:
             for param in self.transformer_model.parameters():
@@ -94,56 +99,59 @@ class SplitTransformerEmbedder(PretrainedTransformerEmbedder):
     def split(self) -> SplitTransformer:
         return self.transformer_model
 
+    def get_output_dim(self) -> int:
+        return self.output_dim
+
+    def train(self, mode: bool = True) -> "SplitTransformerEmbedder":
+        super().train(mode)
+        if self.eval_mode:
+            self.transformer_model.eval()
+        return self
+
     def forward(  # type: ignore[override]
         self,
         token_ids: torch.LongTensor,
-        mask: torch.BoolTensor,
-        offsets: torch.LongTensor,
+        type_ids: torch.LongTensor,
         wordpiece_mask: torch.BoolTensor,
-        type_ids: Optional[torch.LongTensor] = None,
-        segment_concat_mask: Optional[torch.BoolTensor] = None,
+        first_piece: torch.LongTensor,
+        mask: torch.BoolTensor,
         *,
-        rows_of_stack: Mapping[str, Optional[torch.LongTensor]],
+        rows_of_stack: RowsOfStack,
     ) -> Dict[str, torch.Tensor]:
-        """Shapes as for `PretrainedTransformerMismatchedEmbedder`; `rows_of_stack` maps each
-        upper stack to the rows (instances) routed through it (None: every row), as for
-        `SplitTransformer.forward`. Returns, per stack, the word vectors of its rows in that
-        order, ``[len(rows), words, dim]``; padding words are zero."""
-        if type_ids is not None and type_ids.max() == 0:
-            type_ids = None
-        batch_size, num_pieces = token_ids.size()
-        fold = self._max_length is not None and num_pieces > self._max_length
-        transformer_mask = segment_concat_mask if self._max_length is not None else wordpiece_mask
-        if fold:
-            token_ids, transformer_mask, type_ids = self._fold_long_sequences(
-                token_ids, transformer_mask, type_ids
-            )
-        segments = token_ids.size(0) // batch_size
-        # The segments of row r are rows r * segments ... r * segments + segments - 1.
-        each_segment = torch.arange(segments, device=token_ids.device)
-        segment_rows = {
-            stack: None if rows is None else (rows.unsqueeze(1) * segments + each_segment).flatten()
-            for stack, rows in rows_of_stack.items()
+        """The indexer's tensors (``[batch, pieces]`` folded piece sequences, ``[batch, words]``
+        first pieces and word mask); `rows_of_stack` maps each upper stack to the INSTANCES routed
+        through it (`None` = all). Returns, per stack, the word vectors of its instances in that
+        order, ``[len(instances), words, dim]``; padding words are zero."""
+        lengths = wordpiece_mask.sum(-1).cpu().numpy()
+        layout = FoldLayout(lengths, self.max_length, padded_length=token_ids.size(1))
+        device = token_ids.device
+        source = torch.from_numpy(layout.source).to(device)
+        row_mask = torch.from_numpy(layout.mask).to(device)
+        ids = token_ids.reshape(-1)[source].masked_fill(~row_mask, 0)
+        types = type_ids.reshape(-1)[source].masked_fill(~row_mask, 0)
+        # As AllenNLP's embedder: all-zero type ids are no type ids (BERT gives both the same
+        # vectors; XLNet's <cls> has type 2, so its segment attention is kept).
+        types_or_none = None if types.max() == 0 else types
+
+        instances = self._instances(rows_of_stack)
+        rows = {
+            stack: None if chosen is None else torch.from_numpy(layout.rows(chosen)).to(device)
+            for stack, chosen in instances.items()
         }
-        # Words the tokenizer turned into no piece at all have offset -1: read piece 0, then zero.
-        first_piece = offsets[..., 0].clamp(min=0)
-        has_piece = ((offsets[..., 0] >= 0) & mask).unsqueeze(-1)
-        hidden = self.transformer_model(token_ids, transformer_mask, type_ids, segment_rows)
+        hidden = self.transformer_model(ids, row_mask, types_or_none, rows)
+
+        first = first_piece.cpu().numpy()
         words = {}
-        for stack, rows in rows_of_stack.items():
-            pieces = hidden[stack]
-            if fold:
-                pieces = self._unfold_long_sequences(
-                    pieces,
-                    _rows(transformer_mask, segment_rows[stack]),
-                    batch_size if rows is None else len(rows),
-                    num_pieces,
-                )
-            words[stack] = batched_index_select(
-                pieces.contiguous(), _rows(first_piece, rows)
-            ) * _rows(has_piece, rows)
+        for stack, chosen in instances.items():
+            index = torch.from_numpy(layout.word_index(first, chosen)).to(device)
+            word_mask = mask if chosen is None else mask[torch.from_numpy(chosen).to(device)]
+            flat = hidden[stack].reshape(-1, hidden[stack].size(-1))
+            words[stack] = flat[index] * word_mask.unsqueeze(-1)
         return words
 
-
-def _rows(tensor: torch.Tensor, rows: Optional[torch.LongTensor]) -> torch.Tensor:
-    return tensor if rows is None else tensor.index_select(0, rows)
+    @staticmethod
+    def _instances(rows_of_stack: RowsOfStack) -> Mapping[str, Optional[np.ndarray]]:
+        return {
+            stack: None if chosen is None else chosen.cpu().numpy()
+            for stack, chosen in rows_of_stack.items()
+        }

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 # Per-batch tensors that every layer of a family needs, plus the hidden states themselves.
 LayerState = Dict[str, Optional[torch.Tensor]]
+# Upper stack name -> the rows routed through it (`None`: every row).
+RowsOfStack = Mapping[str, Optional[torch.Tensor]]
 
 # The parameter-name layout of a SplitTransformer, the one place it is spelled out: `base.*` (the
 # embeddings and whatever else the Hugging Face model keeps besides its layers),
@@ -301,7 +303,7 @@ class SplitTransformer(torch.nn.Module):
         token_ids: torch.Tensor,
         mask: torch.Tensor,
         type_ids: Optional[torch.Tensor],
-        rows_of_stack: Mapping[str, Optional[torch.LongTensor]],
+        rows_of_stack: RowsOfStack,
     ) -> Dict[str, torch.Tensor]:
         """Runs the shared layers once on every row, then each stack's upper layers on its rows.
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import Token, Vocabulary
-from allennlp.data.token_indexers import PretrainedTransformerMismatchedIndexer
 from transformers import AutoModel
 
+from hsl_bioner.data.piece_indexer import PieceIndexer
 from hsl_bioner.modules.split_embedder import SplitTransformerEmbedder
 from hsl_bioner.modules.split_transformer import (
     EMBEDDINGS_REGEX,
@@ -112,7 +112,7 @@ def test_routing_errors_are_clear():
 
 
 def _indexed(words, max_length):
-    indexer = PretrainedTransformerMismatchedIndexer(TINY_XLNET, max_length=max_length)
+    indexer = PieceIndexer(TINY_XLNET, max_length=max_length)
     tokens = [Token(w) for w in words]
     indexed = indexer.tokens_to_indices(tokens, Vocabulary())
     lengths = indexer.get_padding_lengths(indexed)
@@ -125,51 +125,21 @@ def test_long_sentences_fold_into_segments_and_keep_a_vector_per_word():
     # word's first piece back in place: words of the first segment get exactly the vectors of a
     # run over that segment alone.
     words = ("Mutations in p53 predispose to familial adenomatous polyposis ( FAP ) . " * 6).split()
-    embedder = SplitTransformerEmbedder(TINY_XLNET, max_length=16).eval()
+    embedder = SplitTransformerEmbedder(TINY_XLNET, upper_stacks=["a"], max_length=16).eval()
     inputs = _indexed(words, max_length=16)
     assert inputs["token_ids"].size(1) > 16  # really folded
-    vectors = embedder(**inputs, rows_of_stack={"all": None})["all"]
+    vectors = embedder(**inputs, rows_of_stack={"a": None})["a"]
     assert vectors.shape[:2] == (1, len(words))
     assert (vectors.abs().sum(-1) > 0).all()  # every word got a vector
 
     first_segment = inputs["token_ids"][:, :16]
     alone = embedder.split(
-        first_segment, torch.ones_like(first_segment, dtype=torch.bool), None, {"all": None}
-    )["all"]
-    starts = inputs["offsets"][0, :, 0]
+        first_segment, torch.ones_like(first_segment, dtype=torch.bool), None, {"a": None}
+    )["a"]
+    starts = inputs["first_piece"][0]
     in_first = starts < 14  # 16 minus <sep> <cls>
     assert in_first.sum() >= 3
     assert torch.allclose(vectors[0, in_first], alone[0, starts[in_first]], atol=1e-5)
-
-
-def _indexed_batch(sentences, max_length):
-    indexer = PretrainedTransformerMismatchedIndexer(TINY_XLNET, max_length=max_length)
-    indexed = [
-        indexer.tokens_to_indices([Token(w) for w in words], Vocabulary()) for words in sentences
-    ]
-    lengths = {}
-    for one in indexed:
-        for key, value in indexer.get_padding_lengths(one).items():
-            lengths[key] = max(lengths.get(key, 0), value)
-    padded = [indexer.as_padded_tensor_dict(one, lengths) for one in indexed]
-    return {key: torch.stack([one[key] for one in padded]) for key in padded[0]}
-
-
-def test_folded_rows_routed_to_stacks_get_the_vectors_they_get_alone():
-    # Rows of a folded batch split between two stacks: each row's word vectors equal those of a
-    # run of that sentence alone through its stack.
-    long = ("Mutations in p53 predispose to familial adenomatous polyposis ( FAP ) . " * 4).split()
-    short = "Colorectal cancer is common .".split()
-    embedder = SplitTransformerEmbedder(
-        TINY_XLNET, upper_stacks=["a", "b"], shared_layers=2, max_length=16
-    ).eval()
-    batch = _indexed_batch([short, long], max_length=16)
-    assert batch["token_ids"].size(1) > 16  # really folded
-    words = embedder(**batch, rows_of_stack={"a": torch.tensor([1]), "b": torch.tensor([0])})
-    for stack, sentence in (("a", long), ("b", short)):
-        alone = embedder(**_indexed_batch([sentence], 16), rows_of_stack={stack: None})[stack]
-        assert torch.allclose(words[stack][0, : len(sentence)], alone[0], atol=1e-5)
-        assert (words[stack][0, len(sentence) :] == 0).all()
 
 
 def test_parameter_names_say_their_layer_and_whether_they_are_shared():

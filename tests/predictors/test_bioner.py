@@ -4,7 +4,7 @@ import time
 import pytest
 from allennlp.common.checks import ConfigurationError
 from allennlp.predictors import Predictor
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hsl_bioner_runtime.text import is_separator
@@ -47,8 +47,25 @@ def test_python_api_returns_entities_with_offsets(predictor):
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.text(max_size=300))
+# Words without word pieces (issue 12 item 1): once found only by a random draw.
+@example("\U00016f51")
+@example("\U00016f51 \U00016f51")
 def test_offsets_are_exact_on_random_unicode_text(predictor, text):
     _check_document(text, predictor.predict(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["lone \ud800 colorectal cancer", "reversed \udc00\ud800 pair", "\udfff", "a\ud800b"],
+    ids=["lone-high", "reversed-pair", "lone-low-alone", "inside-a-word"],
+)
+def test_lone_surrogates_are_tagged_with_exact_offsets(predictor, text):
+    # Issue 12 item 2: surrogates cannot reach the Rust tokenizer; the word keeps its text and
+    # offsets, its pieces are those of U+FFFD.
+    result = predictor.predict_json({"text": text})
+    _check_document(text, result)
+    tokens = [token for sentence in result["sentences"] for token, _, _ in sentence["tokens"]]
+    assert any("\ud800" <= c <= "\udfff" for token in tokens for c in token)
 
 
 @pytest.mark.parametrize(

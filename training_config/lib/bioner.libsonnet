@@ -47,8 +47,8 @@ local datasets = import 'datasets.libsonnet';
     type: 'bioner_iob',
     token_indexers: {
       tokens: {
-        // AllenNLP's pretrained_transformer_mismatched, one tokenizer call per sentence.
-        type: 'pretrained_transformer_mismatched_fast',
+        // The word pieces of AllenNLP's pretrained_transformer_mismatched, by the runtime's rules.
+        type: 'bioner_pieces',
         model_name: encoder.name,
         max_length: encoder.max_length,
       },
@@ -99,8 +99,14 @@ local datasets = import 'datasets.libsonnet';
         [if patience != null then 'patience']: patience,
         validation_metric: '+f1',
         checkpointer: { keep_most_recent_by_count: 5 },
-        // No-op unless distributed: lets the test evaluation after training read whole files.
-        callbacks: [{ type: 'leave_process_group' }],
+        callbacks: [
+          // No-op unless distributed: lets the test evaluation after training read whole files.
+          { type: 'leave_process_group' },
+          // The encoder's config and tokenizer into encoder/, archived by include_in_archive.
+          { type: 'bioner_encoder_files' },
+        ],
       },
+      // The archive loads anywhere: it carries the encoder's files (hsl_bioner/encoder_files.py).
+      include_in_archive: ['encoder'],
     },
 }
