@@ -40,7 +40,7 @@ Membership = Tuple[bool, ...]
 # A region with strings needs room for its count: at least this share of the diagram's area
 # (the union of the circles is 1) -- the area of a disc a little wider than a two-digit number
 # at the size the diagrams are drawn.
-_LABEL_ROOM = 0.006
+_LABEL_ROOM = 0.01
 # A region without strings is "stray" when the circles leave it more than this share of the area.
 _STRAY_AREA = 1e-3
 _GRID = 480  # pixels along the longer side of the grid that places labels and finds regions
