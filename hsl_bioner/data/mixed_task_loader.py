@@ -359,13 +359,27 @@ def _equalise_across_workers(batches: List[List[Instance]]) -> List[List[Instanc
 def _unknown_label_message(
     task: str, instance: Instance, vocab: Vocabulary, error: KeyError
 ) -> str:
-    """Says which sentence holds a tag the model never saw in training, and what to do."""
+    """Says where the first tag the model never saw in training is (``path:line`` of the tag:
+    the sentence's ``source`` is the line of its first token, and a sentence's tokens are on
+    consecutive lines), and what to do."""
     metadata = instance.fields["metadata"].metadata if "metadata" in instance.fields else {}
-    namespace = getattr(instance.fields.get("tags"), "_label_namespace", None)
-    known = sorted(vocab.get_token_to_index_vocabulary(namespace)) if namespace else []
+    field = instance.fields.get("tags")
+    labels = list(getattr(field, "labels", []))
+    # SequenceLabelField has no public accessor of its namespace.
+    namespace = getattr(field, "_label_namespace", None)
+    known = vocab.get_token_to_index_vocabulary(namespace) if namespace else {}
+    position = next((i for i, label in enumerate(labels) if known and label not in known), None)
     where = metadata.get("source", "a sentence")
+    what = str(error)
+    if position is not None:
+        path, _, first_line = where.rpartition(":")
+        if path and first_line.isdigit():
+            where = f"{path}:{int(first_line) + position}"
+        words = metadata.get("words") or []
+        word = f" on the word {words[position]!r}" if position < len(words) else ""
+        what = f"{labels[position]!r}{word}"
     return (
-        f"{where}: task '{task}' has a tag the model never saw in training ({error}); the model "
-        f"knows {known}. Map the entity type to a known one with the reader's type_map, or to "
-        "'O' to ignore it."
+        f"{where}: task '{task}' has a tag the model never saw in training ({what}); the model "
+        f"knows {sorted(known)}. Map the entity type to a known one with the reader's type_map, "
+        "or to 'O' to ignore it."
     )

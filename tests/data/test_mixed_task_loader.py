@@ -109,3 +109,25 @@ def test_a_tag_training_never_saw_names_the_sentence_and_the_fix(tmp_path):
     expected = r"test.tsv:1: task 'disease_a' .*B-Chemical.*type_map"
     with pytest.raises(ConfigurationError, match=expected):
         list(loader)
+
+
+def test_an_unseen_tag_is_reported_at_its_own_line(tmp_path):
+    trained = _loader()
+    unseen = tmp_path / "unseen_type.tsv"
+    # Line 1 starts the first sentence; the unseen tag is on line 3. The second sentence, after
+    # a -DOCSTART- line and two blank lines, has one on line 9.
+    unseen.write_text(
+        "Patients\tO\nwith\tO\nAspirin\tB-Chemical\n\n-DOCSTART-\tO\n\n\ncancer\tB-Disease\n"
+        "ibuprofen\tB-Chemical\n"
+    )
+    loader = MixedTaskDataLoader(_reader(), {"disease_a": str(unseen)})
+    loader.index_with(trained._vocab)
+    with pytest.raises(ConfigurationError, match=r"unseen_type\.tsv:3: .*'B-Chemical' on the "
+                       r"word 'Aspirin'"):
+        list(loader)
+    second = tmp_path / "second.tsv"
+    second.write_text("-DOCSTART-\tO\n\nfine\tO\n\n\ncancer\tB-Disease\nibuprofen\tB-Chemical\n")
+    loader = MixedTaskDataLoader(_reader(), {"disease_a": str(second)})
+    loader.index_with(trained._vocab)
+    with pytest.raises(ConfigurationError, match=r"second\.tsv:7: .*'ibuprofen'"):
+        list(loader)
