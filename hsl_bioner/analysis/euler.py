@@ -17,8 +17,8 @@ pairwise overlaps and leaves the triple region to chance, so a region without st
 T ∩ C_L ∩ P when no false positive is a training entity) routinely gets an area; identical sets
 give coincident circles whose regions are degenerate, so counts land in the wrong region or on an
 edge; a circle strictly inside another is a region with a hole, which its region geometry refuses;
-and its cost-based layout needs shapely, which we do not depend on. Here the two- and
-three-circle layouts are chosen by minimising a cost that encodes the rules above.
+and its cost-based layout needs shapely, which we do not depend on. Here two circles are placed
+exactly from their overlap, and three by minimising a cost that encodes the rules above.
 """
 import itertools
 import math
@@ -38,8 +38,8 @@ Point = Tuple[float, float]
 Membership = Tuple[bool, ...]
 
 # A region with strings needs room for its count: at least this share of the diagram's area
-# (the union of the circles is 1) -- the area of a disc a little wider than a two-digit number
-# at the size the diagrams are drawn.
+# (the regions' target areas sum to 1) -- a disc a little wider than a two-digit number at the
+# size the diagrams are drawn.
 _LABEL_ROOM = 0.01
 # A region without strings is "stray" when the circles leave it more than this share of the area.
 _STRAY_AREA = 1e-3
@@ -270,8 +270,8 @@ def _refine(
     rules of this module: a region with strings without room for its count costs most, then a
     region without strings that has area, then the relative error of each region's area. Areas
     are measured on points spread over each circle, with soft edges, so that the cost changes
-    smoothly with the centres; Nelder-Mead from the pairwise start and from rotated and
-    reflected variants of it (deterministic)."""
+    smoothly with the centres; Nelder-Mead from the pairwise start and from starts with the third
+    circle at six angles around the first two, keeping the best (deterministic)."""
     disc_x, disc_y = _unit_disc().T
     r = np.asarray(radii, float)
     areas = math.pi * r**2

@@ -89,7 +89,9 @@ class AnalyzeCommand(Subcommand):
         source.add_argument("--archive", metavar="FILE", help="model.tar.gz that predicts P")
         one.add_argument("--task", help="task of the predictions (archive or multi-task JSON)")
         one.add_argument("--scheme", default="BIO", help="tag scheme of the gold files")
-        one.add_argument("--types", nargs="+", metavar="TYPE", help="gold entity types to keep")
+        one.add_argument(
+            "--types", nargs="+", metavar="TYPE", help="gold entity types to keep (each must occur)"
+        )
         subparser.add_argument(
             "--spec", metavar="FILE", help="JSON/Jsonnet file listing several data sets (below)"
         )
