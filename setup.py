@@ -40,9 +40,9 @@ setup(
         "sentencepiece",
         "safetensors",
         "jsonnet",
+        # The pictures of `allennlp bioner-analyze`; scipy lays out its Euler diagrams.
         "matplotlib",
-        # Euler diagrams of `allennlp bioner-analyze` (pure Python; numpy, scipy, matplotlib).
-        "matplotlib-venn>=1.1",
+        "scipy",
         # `allennlp bioner-export` and `--backend onnx` (onnx 1.17 is the last with numpy 1 wheels).
         "onnx>=1.15,<1.18",
         "onnxruntime>=1.16",

@@ -422,6 +422,19 @@ BAD_CONFIGS = [
             "Train the MTL-XC model with the same encoder",
         ],
     ),
+    (
+        # A text file as the MTL-XC archive gave "UnpicklingError: unpickling stack underflow".
+        "mtl-xc-archive-that-is-not-an-archive",
+        MTL_LS,
+        {"model.initializer.regexes.0.1.archive_file": "fixtures/data/disease_a/train.tsv"},
+        False,
+        "ConfigurationError",
+        [
+            "Cannot read model archive fixtures/data/disease_a/train.tsv: not a tar archive, and "
+            "not a torch weights file",
+            "Give the model.tar.gz that `allennlp train` wrote",
+        ],
+    ),
 ]
 
 

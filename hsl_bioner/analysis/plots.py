@@ -7,29 +7,23 @@ each figure when it goes out of scope.
 """
 import math
 import re
-import warnings
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.patches import Circle
 
-from hsl_bioner.analysis.sets import RATIOS, REGIONS, SetAnalysis
+from hsl_bioner.analysis.euler import EulerLayout, euler_layout, set_label_candidates
+from hsl_bioner.analysis.sets import RATIOS, REGIONS, SETS, SetAnalysis
 
-# matplotlib-venn's codes of the regions: one digit per set (T, L, P), 1 = inside.
-_VENN_CODES: Dict[str, str] = {
-    "T_only": "100",
-    "L_only": "010",
-    "T_L_only": "110",
-    "P_only": "001",
-    "T_P_only": "101",
-    "L_P_only": "011",
-    "T_L_P": "111",
-}
-_SET_COLOURS = ("#4c72b0", "#dd8452", "#55a868")  # T, L, P
+_SET_COLOURS = {"T": "#4c72b0", "L": "#dd8452", "P": "#55a868"}
+_SET_ALPHA = 0.45  # each set is a translucent layer: a region's colour is its sets' layers
 _DPI = 110
+_TABLE_TOP = 0.25  # figure fraction where the region table under an Euler diagram starts
 
 
 def file_stem(name: str) -> str:
@@ -152,14 +146,20 @@ def plot_radar(
     return path
 
 
-def plot_euler(name: str, analysis: SetAnalysis, path: Union[str, Path]) -> Path:
-    """Draws the Euler diagram of T, L and P of one data set and saves it.
+def euler_figure(name: str, analysis: SetAnalysis) -> Figure:
+    """The Euler diagram of T, L and P of one data set, with the table of the seven regions
+    under it (the geometry is `hsl_bioner.analysis.euler.euler_layout`'s).
 
-    Areas are roughly proportional to the numbers of strings (matplotlib-venn's layout: exact
-    for each circle, approximate for the overlaps), so T, usually far larger than L and P, is
-    the big circle. Every region with strings carries its count (empty regions are unlabelled),
-    and the table under the diagram lists all seven counts with what they mean, since small
-    regions of an area-proportional diagram can be too small to label legibly.
+    Circle areas are proportional to the numbers of strings, region areas roughly so. Sets with
+    the same strings are one circle ("L = P"), an empty set has none, and a set inside another is
+    drawn inside it; every region with strings is filled and carries its count, inside its own
+    area; a region without strings is not filled (and, where circles allow, has no area). The
+    table under the diagram lists all seven counts with what they mean, since small regions can
+    be too small to read.
+
+    For tests and callers that check the picture: each circle is a `Circle` patch whose label is
+    its sets joined by " = " (e.g. "L = P"); each count is a text whose gid is
+    ``"region:<key>"`` (`REGIONS` keys).
 
     # Parameters
 
@@ -167,75 +167,191 @@ def plot_euler(name: str, analysis: SetAnalysis, path: Union[str, Path]) -> Path
         The data set's name: the title.
     analysis : `SetAnalysis`
         Its analysis.
-    path : `Union[str, Path]`
-        The PNG file to write.
     """
-    from matplotlib_venn import venn3, venn3_circles
-
     fig = _new_figure(6.4, 7.0)
     ax = fig.add_axes([0.04, 0.3, 0.92, 0.62])
-    sizes = analysis.sizes
-    set_labels = (
-        f"T (training)\n{sizes['T']}",
-        f"L (test gold)\n{sizes['L']}",
-        f"P (predicted)\n{sizes['P']}",
-    )
-    subsets = {code: analysis.regions[key] for key, code in _VENN_CODES.items()}
-    if sum(subsets.values()) == 0:
+    layout = euler_layout(analysis.regions)
+    if not layout.circles:
         ax.text(0.5, 0.5, "no entity strings", ha="center", va="center", fontsize=12)
         ax.set_axis_off()
     else:
-        with warnings.catch_warnings():
-            # An empty set has a zero-area circle, which matplotlib-venn warns about: fine here.
-            warnings.simplefilter("ignore")
-            diagram = venn3(
-                subsets, set_labels=set_labels, set_colors=_SET_COLOURS, alpha=0.45, ax=ax
-            )
-            venn3_circles(subsets, linewidth=1.0, color="#333333", ax=ax)
-        for key, code in _VENN_CODES.items():
-            label = diagram.get_label_by_id(code)
-            if label is not None:
-                label.set_fontsize(11)
-                if analysis.regions[key] == 0:
-                    label.set_text("")
-        for label in diagram.set_labels:
-            if label is not None:
-                label.set_fontsize(11)
-                label.set_fontweight("bold")
-                label.set_multialignment("center")
+        _draw_euler(ax, layout, analysis)
     fig.suptitle(name, fontsize=14, fontweight="bold", y=0.975)
     _region_table(fig, analysis)
+    notes = _euler_notes(layout, analysis)
+    if notes:
+        fig.text(0.04, 0.045, "\n".join(notes), fontsize=8.5, color="#444444", va="top")
+    return fig
+
+
+def plot_euler(name: str, analysis: SetAnalysis, path: Union[str, Path]) -> Path:
+    """Draws `euler_figure` of one data set and saves it as a PNG file at ``path``."""
+    fig = euler_figure(name, analysis)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=_DPI, bbox_inches="tight", pad_inches=0.15)
     return path
 
 
-# What each region means for the analysis, for the table under an Euler diagram.
-_REGION_MEANINGS: Dict[str, str] = {
-    "T_L_P": "seen in training, found",
-    "T_L_only": "seen in training, missed",
-    "L_P_only": "unseen, found",
-    "L_only": "unseen, missed",
-    "T_P_only": "false positive, a training entity",
-    "P_only": "false positive, new string",
-    "T_only": "training only",
-}
+def _region_colour(members: Sequence[str]) -> np.ndarray:
+    """The colour of a region inside the circles of ``members``: their translucent layers over
+    white, as overlapping transparent patches would look."""
+    colour = np.ones(3)
+    for key in members:
+        colour = (1 - _SET_ALPHA) * colour + _SET_ALPHA * np.array(to_rgb(_SET_COLOURS[key]))
+    return colour
+
+
+def _draw_euler(ax, layout: EulerLayout, analysis: SetAnalysis) -> None:
+    set_keys = [key for key, _ in SETS]
+    # Regions are filled from a fine raster of the circles' geometry (matplotlib cannot fill
+    # the difference of two circles as a patch); the circles' outlines are drawn over its edges.
+    x, y, codes = layout.grid(pixels=900)
+    image = np.zeros(codes.shape + (4,))
+    for index, region in enumerate(REGIONS):
+        if analysis.regions[region.key] > 0:
+            members = [key for key, inside in zip(set_keys, region.members) if inside]
+            image[codes == index] = (*_region_colour(members), 1.0)
+    step = x[1] - x[0]
+    extent = (x[0] - step / 2, x[-1] + step / 2, y[0] - step / 2, y[-1] + step / 2)
+    ax.imshow(image, extent=extent, origin="lower", interpolation="antialiased", zorder=1)
+    x_min, x_max, y_min, y_max = layout.bounds()
+    margin = 0.05 * max(x_max - x_min, y_max - y_min)
+    ax.set_xlim(x_min - margin, x_max + margin)
+    ax.set_ylim(y_min - margin, y_max + margin)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    for circle in layout.circles:
+        ax.add_patch(
+            Circle(
+                circle.center,
+                circle.radius,
+                fill=False,
+                edgecolor="#333333",
+                linewidth=1.0,
+                label=" = ".join(circle.sets),
+                zorder=2,
+            )
+        )
+    _draw_set_labels(ax, layout, analysis)
+    for key, (label_x, label_y) in layout.labels.items():
+        ax.text(
+            label_x,
+            label_y,
+            str(analysis.regions[key]),
+            ha="center",
+            va="center",
+            fontsize=11,
+            gid=f"region:{key}",
+            zorder=3,
+        )
+
+
+def _draw_set_labels(ax, layout: EulerLayout, analysis: SetAnalysis) -> None:
+    """Names each circle ("T (training)" and its size) at the first of its
+    `set_label_candidates` whose text overlaps no circle, no other name and not the region
+    table under the diagram (measured with the figure's renderer)."""
+    figure = ax.get_figure()
+    renderer = figure.canvas.get_renderer()
+    lowest = figure.transFigure.transform((0.0, _TABLE_TOP + 0.01))[1]
+    circles = [
+        (ax.transData.transform(circle.center), ax.transData.transform(
+            (circle.center[0] + circle.radius, circle.center[1])
+        )[0] - ax.transData.transform(circle.center)[0])
+        for circle in layout.circles
+    ]
+    meanings = dict(SETS)
+    placed = []
+    for index, circle in enumerate(layout.circles):
+        if len(circle.sets) == 1:
+            name = f"{circle.sets[0]} ({meanings[circle.sets[0]]})"
+        else:
+            names = " = ".join(meanings[key] for key in circle.sets)
+            name = f"{' = '.join(circle.sets)}\n({names})"
+        text = f"{name}\n{analysis.sizes[circle.sets[0]]}"
+        candidates = set_label_candidates(layout, index)
+        for number, place in enumerate(candidates):
+            label = _set_label(ax, circle, text, place.text)
+            box = label.get_window_extent(renderer).expanded(1.1, 1.3)
+            fits = box.y0 >= lowest and not any(box.overlaps(other) for other in placed)
+            fits = fits and not any(
+                _box_meets_circle(box, centre, radius) for centre, radius in circles
+            )
+            if fits or number == len(candidates) - 1:
+                placed.append(box)
+                if place.leader:
+                    ax.plot(
+                        [place.anchor[0], place.text[0]],
+                        [place.anchor[1], place.text[1]],
+                        color="#333333",
+                        linewidth=0.8,
+                        zorder=4,
+                    )
+                break
+            label.remove()
+
+
+def _set_label(ax, circle, text: str, position):
+    """The name of a circle at ``position``, aligned away from the circle."""
+    dx, dy = position[0] - circle.center[0], position[1] - circle.center[1]
+    norm = math.hypot(dx, dy) or 1.0
+    ha = "left" if dx / norm > 0.25 else "right" if dx / norm < -0.25 else "center"
+    va = "bottom" if dy / norm > 0.25 else "top" if dy / norm < -0.25 else "center"
+    return ax.text(
+        *position,
+        text,
+        ha=ha,
+        va=va,
+        fontsize=11,
+        fontweight="bold",
+        multialignment="center",
+        zorder=4,
+    )
+
+
+def _box_meets_circle(box, centre, radius: float) -> bool:
+    """Whether a display-space box and disc overlap."""
+    nearest_x = min(max(centre[0], box.x0), box.x1)
+    nearest_y = min(max(centre[1], box.y0), box.y1)
+    return math.hypot(nearest_x - centre[0], nearest_y - centre[1]) < radius
+
+
+def _euler_notes(layout: EulerLayout, analysis: SetAnalysis) -> List[str]:
+    """What the picture cannot show by itself: merged and missing circles, and regions the
+    circles could not draw as they are."""
+    formulas = {region.key: region.formula for region in REGIONS}
+    meanings = dict(SETS)
+    notes = []
+    for circle in layout.circles:
+        if len(circle.sets) > 1:
+            notes.append(f"{' = '.join(circle.sets)}: the same strings, drawn as one circle.")
+    for key in layout.empty_sets:
+        if layout.circles:
+            notes.append(f"{key} ({meanings[key]}) has no strings: no circle.")
+    for key in layout.undrawn:
+        notes.append(
+            f"{formulas[key]} ({analysis.regions[key]}) has no area: circles cannot draw it here."
+        )
+    if layout.stray:
+        notes.append(
+            "Not filled: " + ", ".join(formulas[key] for key in layout.stray)
+            + ", without strings (circles cannot avoid the area here)."
+        )
+    return notes
 
 
 def _region_table(fig: Figure, analysis: SetAnalysis) -> None:
     """Writes the seven region counts, their sets and meanings under the diagram, as three
     text columns (each column one multi-line text, so rows line up whatever the glyph widths)."""
-    keys = list(_REGION_MEANINGS)
     columns = (
-        (0.16, "left", [REGIONS[key] for key in keys]),
-        (0.43, "right", [str(analysis.regions[key]) for key in keys]),
-        (0.47, "left", [_REGION_MEANINGS[key] for key in keys]),
+        (0.16, "left", [region.formula for region in REGIONS]),
+        (0.43, "right", [str(analysis.regions[region.key]) for region in REGIONS]),
+        (0.47, "left", [region.meaning for region in REGIONS]),
     )
     for x, align, lines in columns:
         fig.text(
             x,
-            0.25,
+            _TABLE_TOP,
             "\n".join(lines),
             fontsize=9.5,
             ha=align,

@@ -20,7 +20,7 @@ spaces, then normalised (`normalise_entity`).
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import AbstractSet, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from hsl_bioner_runtime.tag_schemes import tags_to_spans
 
@@ -92,13 +92,13 @@ def entity_string(
     return normalise_entity(" ".join(words[start : end + 1]), normalisation)
 
 
-def entity_strings(
+def entity_strings_by_type(
     sentences: Iterable[Tuple[Sequence[str], Sequence[str]]],
     scheme: str = "BIO",
     normalisation: Iterable[str] = DEFAULT_NORMALISATION,
-    types: Optional[AbstractSet[str]] = None,
-) -> set:
-    """The set of normalised entity strings of tagged sentences.
+) -> Dict[str, set]:
+    """The normalised entity strings of tagged sentences, per entity type (types in order of
+    first occurrence).
 
     # Parameters
 
@@ -109,42 +109,73 @@ def entity_strings(
         `TagSequenceError`.
     normalisation : `Iterable[str]`, optional (default = `("case",)`)
         See `normalise_entity`.
-    types : `AbstractSet[str]`, optional (default = `None`)
-        Keep only entities of these types; all types when `None`. Types are otherwise ignored:
-        the sets hold strings.
     """
     chosen = check_normalisation(normalisation)
-    strings = set()
+    strings: Dict[str, set] = {}
     for words, tags in sentences:
         if len(words) != len(tags):
             raise ValueError(f"{len(tags)} tags for {len(words)} words: {list(words)!r}")
         for entity_type, start, end in tags_to_spans(tags, scheme):
-            if types is None or entity_type in types:
-                strings.add(entity_string(words, start, end, chosen))
+            strings.setdefault(entity_type, set()).add(entity_string(words, start, end, chosen))
     return strings
 
 
-REGIONS: Dict[str, str] = {
-    "T_only": "T ∩ C_L ∩ C_P",
-    "L_only": "C_T ∩ L ∩ C_P",
-    "P_only": "C_T ∩ C_L ∩ P",
-    "T_L_only": "T ∩ L ∩ C_P",
-    "T_P_only": "T ∩ C_L ∩ P",
-    "L_P_only": "C_T ∩ L ∩ P",
-    "T_L_P": "T ∩ L ∩ P",
-}
-"""The seven regions of the Euler diagram of T, L and P: key -> the set it is."""
+def entity_strings(
+    sentences: Iterable[Tuple[Sequence[str], Sequence[str]]],
+    scheme: str = "BIO",
+    normalisation: Iterable[str] = DEFAULT_NORMALISATION,
+    types: Optional[AbstractSet[str]] = None,
+) -> set:
+    """The set of normalised entity strings of tagged sentences: `entity_strings_by_type` (see
+    there for the parameters) of the kept types, merged. ``types`` keeps only entities of these
+    types; all types when `None`. Types are otherwise ignored: the sets hold strings."""
+    by_type = entity_strings_by_type(sentences, scheme, normalisation)
+    return strings_of_types(by_type, types)
 
-# Membership (in T, in L, in P) of each region.
-_MEMBERSHIP: Dict[str, Tuple[bool, bool, bool]] = {
-    "T_only": (True, False, False),
-    "L_only": (False, True, False),
-    "P_only": (False, False, True),
-    "T_L_only": (True, True, False),
-    "T_P_only": (True, False, True),
-    "L_P_only": (False, True, True),
-    "T_L_P": (True, True, True),
-}
+
+def strings_of_types(
+    by_type: Mapping[str, AbstractSet[str]], types: Optional[AbstractSet[str]] = None
+) -> set:
+    """The union of the strings of ``types`` (all types when `None`) in ``by_type``."""
+    return set().union(*(strings for t, strings in by_type.items() if types is None or t in types))
+
+
+SETS: Tuple[Tuple[str, str], ...] = (("T", "training"), ("L", "test gold"), ("P", "predicted"))
+"""The three sets, in the order of a region's membership, with what each holds."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """One of the seven regions of the Euler diagram of T, L and P.
+
+    key : `str`
+        Its name in `SetAnalysis.regions` and the JSON (``"T_L_only"``: in T and L, not in P).
+    formula : `str`
+        The set it is, e.g. ``"T ∩ L ∩ C_P"``.
+    members : `Tuple[bool, bool, bool]`
+        Whether its strings are in T, in L, in P.
+    meaning : `str`
+        What it says about the analysis, e.g. "seen in training, missed".
+    """
+
+    key: str
+    formula: str
+    members: Tuple[bool, bool, bool]
+    meaning: str
+
+
+REGIONS: Tuple[Region, ...] = (
+    Region("T_L_P", "T ∩ L ∩ P", (True, True, True), "seen in training, found"),
+    Region("T_L_only", "T ∩ L ∩ C_P", (True, True, False), "seen in training, missed"),
+    Region("L_P_only", "C_T ∩ L ∩ P", (False, True, True), "unseen, found"),
+    Region("L_only", "C_T ∩ L ∩ C_P", (False, True, False), "unseen, missed"),
+    Region("T_P_only", "T ∩ C_L ∩ P", (True, False, True), "false positive, a training entity"),
+    Region("P_only", "C_T ∩ C_L ∩ P", (False, False, True), "false positive, new string"),
+    Region("T_only", "T ∩ C_L ∩ C_P", (True, False, False), "training only"),
+)
+"""The seven regions of the Euler diagram of T, L and P (every string of T ∪ L ∪ P lies in exactly
+one), in the order of the table, the JSON and the picture's legend: the one definition that the
+set computation, the table, the JSON and the pictures use."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +237,7 @@ class SetAnalysis:
     sizes : `Dict[str, int]`
         ``{"T": card(T), "L": card(L), "P": card(P)}``.
     regions : `Dict[str, int]`
-        The size of each region of `REGIONS`.
+        The size of each region of `REGIONS`, keyed by `Region.key`, in the order of `REGIONS`.
     fractions : `Dict[str, Tuple[int, int]]`
         ``(numerator, denominator)`` of each ratio of `RATIOS`.
     ratios : `Dict[str, Optional[float]]`
@@ -256,8 +287,8 @@ def analyse_sets(
     examples : `int`, optional (default = `0`)
         How many strings of each region to keep in `SetAnalysis.examples`.
     """
-    region_of = {membership: key for key, membership in _MEMBERSHIP.items()}
-    members: Dict[str, set] = {key: set() for key in _MEMBERSHIP}
+    region_of = {region.members: region.key for region in REGIONS}
+    members: Dict[str, set] = {region.key: set() for region in REGIONS}
     # Every string of the union lies in exactly one region.
     for string in set(train) | set(test) | set(predicted):
         members[region_of[string in train, string in test, string in predicted]].add(string)

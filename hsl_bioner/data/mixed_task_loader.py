@@ -1,5 +1,6 @@
 """A data loader whose batches mix instances of several tasks, bucketed by length."""
 
+import json
 import logging
 import math
 import random
@@ -54,30 +55,58 @@ def parse_data_paths(data_path: Union[str, Dict[str, str]], tasks: List[str]) ->
     A string is one path (allowed when there is a single task) or comma-separated ``TASK=PATH``
     items, so that ``allennlp evaluate`` can score one data set's test file against its own task
     head: ``allennlp evaluate model.tar.gz NCBI-disease=test.tsv``. (``allennlp evaluate`` also
-    accepts a JSON object, ``'{"NCBI-disease": "test.tsv"}'``, which arrives here as a dict.)"""
+    accepts a JSON object, ``'{"NCBI-disease": "test.tsv"}'``, which arrives here as a dict; JSON
+    it cannot parse arrives as a string, cut at its commas.) Errors name the model's tasks and
+    show both ways of writing the paths."""
     if isinstance(data_path, Mapping):
         paths = dict(data_path)
     else:
         paths = {}
         for item in str(data_path).split(","):
-            task, sep, path = item.partition("=")
+            task, sep, path = (part.strip() for part in item.partition("="))
             if sep and task in tasks:
                 paths[task] = path
+            elif _looks_like_json(item):
+                raise ConfigurationError(
+                    f"{item.strip()!r} is not valid JSON (allennlp evaluate cuts input that is "
+                    f"not valid JSON at its commas): this model has tasks {', '.join(tasks)}. "
+                    + _how_to_write_paths(tasks)
+                )
             elif len(tasks) == 1:
                 paths[tasks[0]] = item
+            elif sep and task:
+                raise ConfigurationError(
+                    f"This model has no task {task!r} (in {item.strip()!r}); its tasks are "
+                    f"{', '.join(tasks)}. " + _how_to_write_paths(tasks, path)
+                )
             else:
                 raise ConfigurationError(
                     f"Cannot tell which task '{item}' belongs to: this model has tasks "
-                    f"{', '.join(tasks)}. Write TASK=PATH, e.g. {tasks[0]}={item}."
+                    f"{', '.join(tasks)}. Write TASK=PATH, e.g. {tasks[0]}={item.strip()}, or "
+                    + _how_to_write_paths(tasks, item.strip(), items=False)
                 )
     unknown = sorted(set(paths) - set(tasks))
     if unknown:
         raise ConfigurationError(
-            f"No reader for task(s) {', '.join(unknown)}; the readers are for {', '.join(tasks)}."
+            f"No reader for task(s) {', '.join(unknown)}; the readers are for {', '.join(tasks)} "
+            "(the model's tasks)."
         )
     if not paths:
         raise ConfigurationError("No data paths given.")
     return paths
+
+
+def _looks_like_json(item: str) -> bool:
+    """Whether a data-path item is (part of) a JSON object or list rather than a path."""
+    item = item.strip()
+    return item[:1] in ("{", "[", '"') or item[-1:] in ("}", "]")
+
+
+def _how_to_write_paths(tasks: List[str], path: str = "PATH", items: bool = True) -> str:
+    """How data paths for these tasks are written, as a sentence for an error message."""
+    example = json.dumps({task: path if i == 0 else "PATH" for i, task in enumerate(tasks)})
+    prefix = f"Write TASK=PATH, e.g. {tasks[0]}={path}, or " if items else ""
+    return f"{prefix}a JSON object, e.g. '{example}'."
 
 
 @DataLoader.register("mixed_task")
@@ -359,13 +388,27 @@ def _equalise_across_workers(batches: List[List[Instance]]) -> List[List[Instanc
 def _unknown_label_message(
     task: str, instance: Instance, vocab: Vocabulary, error: KeyError
 ) -> str:
-    """Says which sentence holds a tag the model never saw in training, and what to do."""
+    """Says where the first tag the model never saw in training is (``path:line`` of the tag:
+    the sentence's ``source`` is the line of its first token, and a sentence's tokens are on
+    consecutive lines), and what to do."""
     metadata = instance.fields["metadata"].metadata if "metadata" in instance.fields else {}
-    namespace = getattr(instance.fields.get("tags"), "_label_namespace", None)
-    known = sorted(vocab.get_token_to_index_vocabulary(namespace)) if namespace else []
+    field = instance.fields.get("tags")
+    labels = list(getattr(field, "labels", []))
+    # SequenceLabelField has no public accessor of its namespace.
+    namespace = getattr(field, "_label_namespace", None)
+    known = vocab.get_token_to_index_vocabulary(namespace) if namespace else {}
+    position = next((i for i, label in enumerate(labels) if known and label not in known), None)
     where = metadata.get("source", "a sentence")
+    what = str(error)
+    if position is not None:
+        path, _, first_line = where.rpartition(":")
+        if path and first_line.isdigit():
+            where = f"{path}:{int(first_line) + position}"
+        words = metadata.get("words") or []
+        word = f" on the word {words[position]!r}" if position < len(words) else ""
+        what = f"{labels[position]!r}{word}"
     return (
-        f"{where}: task '{task}' has a tag the model never saw in training ({error}); the model "
-        f"knows {known}. Map the entity type to a known one with the reader's type_map, or to "
-        "'O' to ignore it."
+        f"{where}: task '{task}' has a tag the model never saw in training ({what}); the model "
+        f"knows {sorted(known)}. Map the entity type to a known one with the reader's type_map, "
+        "or to 'O' to ignore it."
     )

@@ -2,6 +2,8 @@
 
 import json
 import tarfile
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Dict, Optional
 
 import torch
@@ -31,7 +33,10 @@ class ArchiveInitializer(PretrainedModelInitializer):
     # Parameters
 
     archive_file : `str`
-        Path to the trained model archive (or a serialization directory's `weights.th`).
+        Path to the trained model archive (or a serialization directory's `weights.th` or
+        `best.th`). A missing, empty or unreadable file, a tar archive without weights and a file
+        that is neither an archive nor a weights file are `ConfigurationError`s naming the file
+        and what it should be.
     encoder : `str`, optional (default = `None`)
         If given, the archive's encoder (`model.embedder.model_name` in its config) must equal this.
     parameter_name_overrides : `Dict[str, str]`, optional (default = `None`)
@@ -52,12 +57,18 @@ class ArchiveInitializer(PretrainedModelInitializer):
         if part not in PARTS:
             raise ConfigurationError(f"part must be one of {', '.join(PARTS)}, got {part!r}.")
         self.part = part
+        _check_file(archive_file)
         try:
             super().__init__(archive_file, parameter_name_overrides)
-        except (OSError, tarfile.TarError, RuntimeError) as error:
+        except Exception as error:  # whatever tarfile, gzip or torch.load make of a wrong file
+            raise ConfigurationError(_unreadable(archive_file, error)) from None
+        if not isinstance(self.weights, Mapping) or not all(
+            isinstance(value, torch.Tensor) for value in self.weights.values()
+        ):
             raise ConfigurationError(
-                f"Cannot read model archive {archive_file}: {error}"
-            ) from error
+                f"Cannot read model archive {archive_file}: it holds a "
+                f"{type(self.weights).__name__}, not a model's weights. {_EXPECTED}"
+            )
         self.archive_file = archive_file
         if encoder is not None and tarfile.is_tarfile(archive_file):
             trained_with = _archive_encoder(archive_file)
@@ -80,6 +91,58 @@ class ArchiveInitializer(PretrainedModelInitializer):
                 "encoder and with at least as many shared layers as this model shares?"
             )
         super().__call__(tensor, parameter_name, **kwargs)
+
+
+_EXPECTED = (
+    "Give the model.tar.gz that `allennlp train` wrote (e.g. runs/mtl_xc/model.tar.gz), or the "
+    "best.th / weights.th of its serialization directory."
+)
+
+
+def _check_file(archive_file: str) -> None:
+    """Raises `ConfigurationError` for a missing file, a directory or an empty file."""
+    path = Path(archive_file)
+    problem = None
+    if not path.exists():
+        problem = "the file does not exist"
+    elif path.is_dir():
+        problem = f"it is a directory (its model archive would be {path / 'model.tar.gz'})"
+    elif path.stat().st_size == 0:
+        problem = "the file is empty"
+    if problem is not None:
+        raise ConfigurationError(
+            f"Cannot read model archive {archive_file}: {problem}. {_EXPECTED}"
+        )
+
+
+def _unreadable(archive_file: str, error: Exception) -> str:
+    """What is wrong with a file that `PretrainedModelInitializer` could not load."""
+    detail = f"{type(error).__name__}: {error}"
+    if tarfile.is_tarfile(archive_file):
+        damaged = (
+            f"Cannot read model archive {archive_file}: a damaged or truncated tar archive "
+            f"({{}}). {_EXPECTED}"
+        )
+        try:
+            with tarfile.open(archive_file) as archive:
+                names = archive.getnames()
+        except (tarfile.TarError, OSError, EOFError) as reading:
+            return damaged.format(f"{type(reading).__name__}: {reading}")
+        if not {"weights.th", "best.th"} & {name.lstrip("./") for name in names}:
+            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "") or "nothing"
+            return (
+                f"Cannot read model archive {archive_file}: a tar archive without model weights "
+                f"(weights.th), so not one written by `allennlp train` (it holds {shown}). "
+                + _EXPECTED
+            )
+        return damaged.format(detail)
+    with open(archive_file, "rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    what = "a gzip file but not a tar archive" if compressed else "not a tar archive"
+    return (
+        f"Cannot read model archive {archive_file}: {what}, and not a torch weights file "
+        f"({detail}). {_EXPECTED}"
+    )
 
 
 def _archive_encoder(archive_file: str) -> Optional[str]:

@@ -11,14 +11,10 @@ import pytest
 from allennlp.common.checks import ConfigurationError
 
 from hsl_bioner.analysis.plots import write_plots
+from hsl_bioner.analysis.report import format_table, results_json
+from hsl_bioner.analysis.run import analyze
 from hsl_bioner.analysis.sets import analyse_sets, entity_strings, normalise_entity
-from hsl_bioner.commands.analyze import (
-    DatasetSpec,
-    analyze,
-    format_table,
-    load_spec,
-    results_json,
-)
+from hsl_bioner.analysis.spec import DatasetSpec, load_spec
 from tests.conftest import run_allennlp
 
 Sentence = List[Tuple[str, str]]

@@ -1,4 +1,5 @@
 import collections
+import json
 
 import pytest
 from allennlp.common import Params
@@ -109,3 +110,82 @@ def test_a_tag_training_never_saw_names_the_sentence_and_the_fix(tmp_path):
     expected = r"test.tsv:1: task 'disease_a' .*B-Chemical.*type_map"
     with pytest.raises(ConfigurationError, match=expected):
         list(loader)
+
+
+def test_an_unseen_tag_is_reported_at_its_own_line(tmp_path):
+    trained = _loader()
+    unseen = tmp_path / "unseen_type.tsv"
+    # Line 1 starts the first sentence; the unseen tag is on line 3. The second sentence, after
+    # a -DOCSTART- line and two blank lines, has one on line 9.
+    unseen.write_text(
+        "Patients\tO\nwith\tO\nAspirin\tB-Chemical\n\n-DOCSTART-\tO\n\n\ncancer\tB-Disease\n"
+        "ibuprofen\tB-Chemical\n"
+    )
+    loader = MixedTaskDataLoader(_reader(), {"disease_a": str(unseen)})
+    loader.index_with(trained._vocab)
+    with pytest.raises(ConfigurationError, match=r"unseen_type\.tsv:3: .*'B-Chemical' on the "
+                       r"word 'Aspirin'"):
+        list(loader)
+    second = tmp_path / "second.tsv"
+    second.write_text("-DOCSTART-\tO\n\nfine\tO\n\n\ncancer\tB-Disease\nibuprofen\tB-Chemical\n")
+    loader = MixedTaskDataLoader(_reader(), {"disease_a": str(second)})
+    loader.index_with(trained._vocab)
+    with pytest.raises(ConfigurationError, match=r"second\.tsv:7: .*'ibuprofen'"):
+        list(loader)
+
+
+def _as_allennlp_evaluate_passes(input_file: str) -> list:
+    """The data paths `allennlp evaluate` (2.10) builds a data loader for from its input_file
+    argument: a JSON list when `[input_file]` parses, else the pieces between commas."""
+    try:
+        return json.loads(f"[{input_file}]")
+    except json.JSONDecodeError:
+        return input_file.split(",")
+
+
+@pytest.mark.parametrize(
+    "input_file, expected",
+    [
+        # An unknown task name: no more "e.g. disease_a=NCBI-disease=/data/test.tsv".
+        (
+            "NCBI-disease=/data/test.tsv",
+            "This model has no task 'NCBI-disease' (in 'NCBI-disease=/data/test.tsv'); its "
+            "tasks are disease_a, disease_b. Write TASK=PATH, e.g. disease_a=/data/test.tsv, or "
+            "a JSON object, e.g. '{\"disease_a\": \"/data/test.tsv\", \"disease_b\": \"PATH\"}'.",
+        ),
+        # Broken JSON (a missing closing brace), which allennlp cuts at its comma.
+        (
+            '{"disease_a": "a.tsv", "disease_b": "b.tsv"',
+            "'{\"disease_a\": \"a.tsv\"' is not valid JSON (allennlp evaluate cuts input that is "
+            "not valid JSON at its commas): this model has tasks disease_a, disease_b. Write "
+            "TASK=PATH, e.g. disease_a=PATH, or a JSON object, e.g. "
+            "'{\"disease_a\": \"PATH\", \"disease_b\": \"PATH\"}'.",
+        ),
+        # A plain path for a multi-task model.
+        (
+            "fixtures/data/disease_b/test.tsv",
+            "Cannot tell which task 'fixtures/data/disease_b/test.tsv' belongs to: this model "
+            "has tasks disease_a, disease_b. Write TASK=PATH, e.g. "
+            "disease_a=fixtures/data/disease_b/test.tsv, or a JSON object, e.g. "
+            "'{\"disease_a\": \"fixtures/data/disease_b/test.tsv\", \"disease_b\": \"PATH\"}'.",
+        ),
+    ],
+)
+def test_bad_evaluate_data_paths_say_which_tasks_the_model_has(input_file, expected):
+    data_path = _as_allennlp_evaluate_passes(input_file)[0]
+    assert isinstance(data_path, str)
+    with pytest.raises(ConfigurationError) as error:
+        MixedTaskDataLoader(_reader(), data_path)
+    assert str(error.value) == expected
+
+
+def test_every_piece_of_cut_json_is_refused_and_valid_json_is_a_dict():
+    for piece in _as_allennlp_evaluate_passes('{"disease_a": "a.tsv", "disease_b": "b.tsv"'):
+        with pytest.raises(ConfigurationError, match="is not valid JSON"):
+            parse_data_paths(piece, ["disease_a", "disease_b"])
+    with pytest.raises(ConfigurationError, match="is not valid JSON"):
+        parse_data_paths('{"solo": "a.tsv"', ["solo"])
+    (valid,) = _as_allennlp_evaluate_passes('{"disease_a": "a.tsv"}')
+    assert parse_data_paths(valid, ["disease_a", "disease_b"]) == {"disease_a": "a.tsv"}
+    with pytest.raises(ConfigurationError, match="the readers are for disease_a, disease_b"):
+        parse_data_paths({"NCBI-disease": "a.tsv"}, ["disease_a", "disease_b"])
