@@ -18,7 +18,7 @@ import codecs
 import logging
 import sys
 from contextlib import ExitStack
-from typing import IO, BinaryIO, Iterable, List, Optional
+from typing import IO, BinaryIO, Callable, Iterable, List, Optional
 
 from allennlp.commands.subcommand import Subcommand
 from allennlp.common.util import JsonDict
@@ -79,7 +79,10 @@ class TagDocuments(Subcommand):
             help="how entities of several heads combine (default: type)",
         )
         subparser.add_argument(
-            "--batch-size", type=_positive_int, default=16, help="documents per batch"
+            "--batch-size",
+            type=_whole_number(1, "at least 1"),
+            default=16,
+            help="documents per batch",
         )
         subparser.add_argument(
             "--int8",
@@ -87,31 +90,29 @@ class TagDocuments(Subcommand):
             help="quantise the encoder to int8 (CPU): faster, slightly less exact",
         )
         subparser.add_argument(
-            "--cuda-device", type=_cuda_device, default=-1, help="GPU index, or -1 for the CPU"
+            "--cuda-device",
+            type=_whole_number(-1, "a GPU index or -1 (CPU)"),
+            default=-1,
+            help="GPU index, or -1 for the CPU",
         )
         subparser.add_argument("--no-progress", action="store_true", help="no progress bar")
         subparser.set_defaults(func=_tag_from_args)
         return subparser
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
+def _whole_number(minimum: int, meaning: str) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`; the usage error names the flag."""
 
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be {meaning}, got {number}")
+        return number
 
-def _cuda_device(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
-    if number < -1:
-        raise argparse.ArgumentTypeError(f"must be a GPU index or -1 (CPU), got {number}")
-    return number
+    return parse
 
 
 def _tag_from_args(args: argparse.Namespace) -> None:
