@@ -116,17 +116,9 @@ def _whole_number(minimum: int, meaning: str) -> Callable[[str], int]:
 
 
 def _tag_from_args(args: argparse.Namespace) -> None:
-    predictor = Predictor.from_path(
-        args.archive_file,
-        "bioner",
-        cuda_device=args.cuda_device,
-        tasks=args.tasks,
-        output_format=args.format,
-        merge=args.merge,
-        int8=args.int8,
-    )
     name = "<stdin>" if args.input_file == "-" else args.input_file
     with ExitStack() as stack:
+        # The input is opened before the model loads, so that a wrong path fails at once.
         if args.input_file == "-":
             source: BinaryIO = sys.stdin.buffer
             total = None
@@ -136,6 +128,15 @@ def _tag_from_args(args: argparse.Namespace) -> None:
             if source.seekable():  # not a pipe such as <(zcat docs.gz)
                 total = count_lines(source)
                 source.seek(0)
+        predictor = Predictor.from_path(
+            args.archive_file,
+            "bioner",
+            cuda_device=args.cuda_device,
+            tasks=args.tasks,
+            output_format=args.format,
+            merge=args.merge,
+            int8=args.int8,
+        )
         sink: IO[str] = (
             stack.enter_context(open(args.output_file, "w", encoding="utf-8"))
             if args.output_file
@@ -147,7 +148,7 @@ def _tag_from_args(args: argparse.Namespace) -> None:
         try:
             tag_documents(predictor, source, sink, args.batch_size, name, progress)
         except InputLineError as error:
-            if error.__cause__ is None or isinstance(error.__cause__, ValueError):
+            if isinstance(error.__cause__, ValueError):
                 # Bad data: the message says where and what; a traceback would add nothing.
                 progress.close()
                 sys.exit(f"bioner-tag: {error}")
