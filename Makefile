@@ -8,12 +8,15 @@ SHARED_DATA ?= ../shared/data/MTL-Bioinformatics-2016
 
 venv: $(VENV)/.installed
 
+# The install ends by listing the plugin in ~/.allennlp/plugins, so that `allennlp bioner-tag`,
+# `bioner-analyze` and `bioner-average` work in any directory (hsl_bioner/plugin.py).
 $(VENV)/.installed: setup.py runtime/pyproject.toml
 	@set -e; python310="$$(scripts/find_python310.sh)"; \
 	  test -x $(PY) || "$$python310" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip<25" "setuptools<70" wheel
 	$(PY) -m pip install --quiet -e ./runtime
 	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m hsl_bioner.plugin
 	touch $@
 
 demo: venv

@@ -32,8 +32,11 @@ setup(
         # The torch-free core (text, pieces, decoding, entities, formats): ./runtime, installed
         # first by `make venv`.
         "hsl-bioner-runtime==0.1.0",
+        # Not allennlp-models: the plugin does not use it, and AllenNLP imports every installed
+        # allennlp-models module at the start of each command, one of which tries (and offline
+        # fails, printing "[nltk_data] Error loading punkt") to download nltk data. It is the
+        # benchmarks' peer only: the "peer" extra.
         "allennlp==2.10.1",
-        "allennlp-models==2.10.1",
         "torch>=1.10,<1.13",
         "transformers>=4.1,<4.21",
         "numpy<2",
@@ -50,5 +53,7 @@ setup(
     extras_require={
         # bioc: an independent PubTator reader for the writers' round-trip tests.
         "dev": ["pytest", "hypothesis", "ruff", "bioc"],
+        # allennlp-models' crf_tagger, the peer of benchmarks/quality.py and prediction_speed.py.
+        "peer": ["allennlp-models==2.10.1"],
     },
 )

@@ -2,8 +2,10 @@
 predict` in a subprocess on the fixture chain STL -> MTL-XC -> MTL-LS."""
 
 import json
+import subprocess
+import sys
 
-from tests.conftest import run_allennlp
+from tests.conftest import ROOT, run_allennlp
 
 
 def test_training_writes_per_task_metrics(fixture_runs):
@@ -81,3 +83,103 @@ def test_predict_gives_entities_with_exact_offsets(fixture_runs, tmp_path):
             for tags in sentence["tags"].values():
                 assert len(tags) == len(sentence["tokens"])
     assert found > 0
+
+
+# --- no nltk download errors: the environment `make venv` builds has no allennlp-models ---
+
+# This venv may hold allennlp-models for the benchmarks' peer (the "peer" extra); these tests run
+# `allennlp` as it runs where allennlp-models is not installed: importing it raises
+# ModuleNotFoundError, which AllenNLP's default-plugin loader skips silently.
+WITHOUT_ALLENNLP_MODELS = (
+    "import sys; sys.modules['allennlp_models'] = None; sys.argv[0] = 'allennlp'; "
+    "from allennlp.__main__ import run; run()"
+)
+
+
+def _installed_requirements(requirements, extras=()):
+    """Names of the distributions that installing `requirements` pulls in, as far as this venv
+    has them (each installed one's own requirements are followed)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen, todo = set(), [(Requirement(r), tuple(extras)) for r in requirements]
+    while todo:
+        requirement, wanted = todo.pop()
+        if requirement.marker and not any(
+            requirement.marker.evaluate({"extra": extra}) for extra in wanted or ("",)
+        ):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        todo += [(Requirement(r), tuple(requirement.extras)) for r in requires]
+    return seen
+
+
+def test_the_set_up_does_not_install_allennlp_models(tmp_path):
+    # What `make venv` installs: setup.py's requirements with the "dev" extra.
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "egg_info", "--egg-base", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    sections, current = {"": []}, ""
+    for line in (tmp_path / "hsl_bioner.egg-info" / "requires.txt").read_text().splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+            sections[current] = []
+        elif line.strip():
+            sections[current].append(line.strip())
+    installed = _installed_requirements(sections[""] + sections["dev"])
+    assert "allennlp" in installed and "torch" in installed  # the walk follows requirements
+    assert "allennlp-models" not in installed
+    assert sections["peer"] == ["allennlp-models==2.10.1"]
+
+
+def _allennlp_without_allennlp_models(args):
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_ALLENNLP_MODELS, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_commands_print_no_nltk_download_errors_but_real_errors(fixture_runs, tmp_path):
+    archive = str(fixture_runs["mtl_ls"] / "model.tar.gz")
+    inputs = tmp_path / "docs.txt"
+    inputs.write_text("Patients with colorectal cancer.\n", encoding="utf-8")
+    commands = {
+        "train": [
+            "train",
+            "training_config/fixtures/stl.jsonnet",
+            "-s",
+            str(tmp_path / "stl"),
+            "-o",
+            '{"trainer.num_epochs": 1}',
+        ],
+        "evaluate": ["evaluate", archive, "disease_a=fixtures/data/disease_a/test.tsv"],
+        "predict": ["predict", archive, str(inputs), "--predictor", "bioner", "--silent"]
+        + ["--output-file", str(tmp_path / "out.jsonl")],
+        "bioner-tag": ["bioner-tag", archive, str(inputs), "--no-progress"],
+    }
+    for name, args in commands.items():
+        result = _allennlp_without_allennlp_models(args)
+        assert result.returncode == 0, f"{name}: {result.stderr[-3000:]}"
+        assert "[nltk_data]" not in result.stderr + result.stdout, name
+    assert (tmp_path / "stl" / "model.tar.gz").is_file()
+    # Real errors still reach the user.
+    missing = _allennlp_without_allennlp_models(["bioner-tag", archive, "no/such/file.txt"])
+    assert missing.returncode != 0
+    assert "No such file or directory: 'no/such/file.txt'" in missing.stderr
+    missing = _allennlp_without_allennlp_models(["predict", "no/such/model.tar.gz", str(inputs)])
+    assert missing.returncode != 0 and "no/such/model.tar.gz" in missing.stderr

@@ -47,7 +47,7 @@ class BioNerPredictor(Predictor):
     dataset_reader : `DatasetReader`
         The archive's reader (`multitask`, one IOB reader per task).
     tasks : `Sequence[str]`, optional (default = all tasks of the model)
-        Which task heads to run.
+        Which task heads to run: a non-empty list of the model's task names, each once.
     output_format : `str`, optional (default = `"json"`)
         "json" (one JSON object per document), "conll" (``# newdoc id = <id>``, then per token:
         text, start, end and one tag column per task; a blank line after each sentence) or
@@ -56,7 +56,7 @@ class BioNerPredictor(Predictor):
         without an ``id`` is named by its number among the records this predictor has dumped
         (1, 2, ...; `allennlp bioner-tag` dumps one per input line, so that is the line number).
     max_sentences_per_batch : `int`, optional (default = `32`)
-        Sentences are sorted by length and tagged in batches of at most this many.
+        Sentences are sorted by length and tagged in batches of at most this many (at least 1).
     merge : `str`, optional (default = `"type"`)
         How the entities of several heads are combined: "type", "exact" or "none"; see
         `hsl_bioner_runtime.entities.merge_entities`.
@@ -65,9 +65,13 @@ class BioNerPredictor(Predictor):
         per-channel weights; CPU only): faster prediction at a small, measured accuracy cost (see
         benchmarks/README.md). Embeddings, projections and CRFs stay fp32.
     int8_fp32_layers : `Sequence[int]`, optional (default = first two and last layer)
-        Encoder layers kept in fp32 when `int8` is on (negative indices count from the top).
+        Encoder layers kept in fp32 when `int8` is on (negative indices count from the top); each
+        must exist in the encoder, and giving them without `int8` is an error.
     frozen : `bool`, optional (default = `True`)
         Put the model in evaluation mode.
+
+    Every argument is checked here: a wrong type or value is a `ConfigurationError` naming it
+    (``"int8": "false"``, a string, is not taken for a boolean).
     """
 
     def __init__(
@@ -82,14 +86,19 @@ class BioNerPredictor(Predictor):
         int8_fp32_layers: Optional[Sequence[int]] = None,
         frozen: bool = True,
     ) -> None:
+        _check_flag("frozen", frozen)
+        _check_flag("int8", int8)
         super().__init__(model, dataset_reader, frozen)
-        if output_format not in OUTPUT_FORMATS:
+        _check_choice("output_format", output_format, OUTPUT_FORMATS)
+        _check_choice("merge", merge, MERGE_RULES)
+        if (
+            not isinstance(max_sentences_per_batch, int)
+            or isinstance(max_sentences_per_batch, bool)
+            or max_sentences_per_batch < 1
+        ):
             raise ConfigurationError(
-                f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, got '{output_format}'."
-            )
-        if merge not in MERGE_RULES:
-            raise ConfigurationError(
-                f"merge must be one of {', '.join(MERGE_RULES)}, got '{merge}'."
+                "max_sentences_per_batch must be a whole number of at least 1, "
+                f"got {max_sentences_per_batch!r}."
             )
         if not isinstance(model, HierarchicalSharedTagger):
             raise ConfigurationError(
@@ -97,12 +106,14 @@ class BioNerPredictor(Predictor):
                 f"not {type(model).__name__}."
             )
         model_tasks: List[str] = list(model.tasks)
-        self.tasks = list(tasks) if tasks else model_tasks
-        unknown = sorted(set(self.tasks) - set(model_tasks))
-        if unknown:
-            raise ConfigurationError(
-                f"Unknown task(s) {', '.join(unknown)}; this model has {', '.join(model_tasks)}."
-            )
+        self.tasks = model_tasks if tasks is None else _check_tasks(tasks, model_tasks)
+        if int8_fp32_layers is not None:
+            if not int8:
+                raise ConfigurationError(
+                    "int8_fp32_layers only applies with int8: true (it names the encoder layers "
+                    "that int8 quantisation leaves in fp32)."
+                )
+            _check_layers(int8_fp32_layers, model.embedder.split.num_layers)
         # The readers of one model index text alike (same encoder); any of them builds instances.
         if isinstance(dataset_reader, MultiTaskDatasetReader):
             self._reader = dataset_reader.readers[self.tasks[0]]
@@ -121,16 +132,32 @@ class BioNerPredictor(Predictor):
             quantize_split_transformer(model.embedder.split, int8_fp32_layers)
 
     def load_line(self, line: str) -> JsonDict:
+        """One document from one input line: JSON ``{"text": ..., "id": ...}`` when the line
+        starts with ``{``, raw text otherwise (without its line end, ``\\n`` or ``\\r\\n``; any
+        other ``\\r`` is text). A bad JSON line raises `ValueError` quoting it."""
         stripped = line.strip()
         if stripped.startswith("{"):
             try:
                 document = json.loads(stripped)
             except json.JSONDecodeError as error:
                 raise ValueError(f"Invalid JSON input line {stripped[:80]!r}: {error}") from error
+            if not isinstance(document, dict):
+                raise ValueError(f"A JSON input line must be one object: {stripped[:80]!r}")
             if not isinstance(document.get("text"), str):
-                raise ValueError(f"A JSON input line needs a string 'text': {stripped[:80]!r}")
+                found = type(document["text"]).__name__ if "text" in document else "none"
+                raise ValueError(
+                    f"A JSON input line needs a string 'text' (found {found}): {stripped[:80]!r}"
+                )
+            doc_id = document.get("id", "")
+            if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int, float)):
+                raise ValueError(
+                    "A JSON input line's 'id' must be a string or a number "
+                    f"(found {type(doc_id).__name__}): {stripped[:80]!r}"
+                )
             return document
-        return {"text": line.rstrip("\r\n")}
+        if line.endswith("\n"):
+            line = line[:-2] if line.endswith("\r\n") else line[:-1]
+        return {"text": line}
 
     def dump_line(self, outputs: JsonDict) -> str:
         self._dumped += 1
@@ -190,3 +217,60 @@ class BioNerPredictor(Predictor):
             for j, i in enumerate(rows):
                 results[i] = {task: by_task[task][j] for task in self.tasks}
         return results
+
+
+def _check_flag(name: str, value: object) -> None:
+    # "false" in a JSON config is a string, and a non-empty string is true in Python.
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be true or false, got {value!r}.")
+
+
+def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+
+
+def _check_tasks(tasks: object, model_tasks: List[str]) -> List[str]:
+    """The selected tasks as a list; a `ConfigurationError` for a string (whose characters would
+    be read as task names), an empty list, duplicates or unknown names."""
+    if isinstance(tasks, str) or not isinstance(tasks, Sequence):
+        raise ConfigurationError(
+            f"tasks must be a list of task names, e.g. [{model_tasks[0]!r}], got {tasks!r}; "
+            f"this model has {', '.join(model_tasks)}."
+        )
+    selected = list(tasks)
+    if not selected:
+        raise ConfigurationError(
+            f"tasks is empty; leave it out to run all of {', '.join(model_tasks)}."
+        )
+    if not all(isinstance(task, str) for task in selected):
+        raise ConfigurationError(f"tasks must be task names (strings), got {selected!r}.")
+    repeated = sorted({task for task in selected if selected.count(task) > 1})
+    if repeated:
+        raise ConfigurationError(f"tasks names {', '.join(repeated)} more than once.")
+    unknown = sorted(set(selected) - set(model_tasks))
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown task(s) {', '.join(unknown)}; this model has {', '.join(model_tasks)}."
+        )
+    return selected
+
+
+def _check_layers(layers: object, num_layers: int) -> None:
+    """`int8_fp32_layers` must be whole layer indices of the encoder (negative from the top)."""
+    if isinstance(layers, str) or not isinstance(layers, Sequence):
+        raise ConfigurationError(
+            f"int8_fp32_layers must be a list of layer indices, got {layers!r}."
+        )
+    for index in layers:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise ConfigurationError(
+                f"int8_fp32_layers must hold whole layer indices, got {index!r} "
+                f"in {list(layers)!r}."
+            )
+        if not -num_layers <= index < num_layers:
+            raise ConfigurationError(
+                f"int8_fp32_layers: layer {index} does not exist; this encoder has {num_layers} "
+                f"layers (0 to {num_layers - 1}, or -1 to -{num_layers} from the top)."
+            )
+

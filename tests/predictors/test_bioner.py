@@ -3,6 +3,7 @@ import time
 
 import pytest
 from allennlp.common.checks import ConfigurationError
+from allennlp.models.archival import load_archive
 from allennlp.predictors import Predictor
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -188,3 +189,79 @@ def test_documents_without_an_id_are_numbered_in_pubtator_and_conll(fixture_runs
         lines = [line for line in written.split("\n") if marker in line]
         ids = [line.replace("# newdoc id = ", "").split("|t|")[0] for line in lines]
         assert ids == ["1", "2", "P%7C1", "4"], output_format
+
+
+@pytest.fixture(scope="module")
+def archive(fixture_runs):
+    return load_archive(str(fixture_runs["mtl_ls"] / "model.tar.gz"))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        # a string would be read as the list of its characters
+        ({"tasks": "disease_a"}, "tasks must be a list of task names"),
+        ({"tasks": []}, "tasks is empty"),
+        ({"tasks": ["disease_a", "disease_a"]}, "tasks names disease_a more than once"),
+        ({"tasks": [3]}, "tasks must be task names"),
+        ({"tasks": ["nope"]}, "Unknown task"),
+        ({"max_sentences_per_batch": -1}, "max_sentences_per_batch must be a whole number"),
+        ({"max_sentences_per_batch": 0}, "max_sentences_per_batch must be a whole number"),
+        ({"max_sentences_per_batch": 2.5}, "max_sentences_per_batch must be a whole number"),
+        ({"max_sentences_per_batch": "8"}, "max_sentences_per_batch must be a whole number"),
+        ({"max_sentences_per_batch": True}, "max_sentences_per_batch must be a whole number"),
+        ({"merge": "some"}, "merge must be one of type, exact, none, got 'some'"),
+        ({"merge": None}, "merge must be one of"),
+        ({"output_format": "xml"}, "output_format must be one of json, conll, pubtator"),
+        ({"output_format": ["json"]}, "output_format must be one of"),
+        ({"int8": "false"}, "int8 must be true or false, got 'false'"),
+        ({"int8": 1}, "int8 must be true or false"),
+        ({"frozen": "yes"}, "frozen must be true or false"),
+        # the encoder has 4 layers: 99 used to wrap silently to layer 3
+        ({"int8": True, "int8_fp32_layers": [99]}, "int8_fp32_layers: layer 99 does not exist"),
+        ({"int8": True, "int8_fp32_layers": [-5]}, "int8_fp32_layers: layer -5 does not exist"),
+        ({"int8": True, "int8_fp32_layers": ["0"]}, "int8_fp32_layers must hold whole layer"),
+        ({"int8": True, "int8_fp32_layers": [1.0]}, "int8_fp32_layers must hold whole layer"),
+        ({"int8": True, "int8_fp32_layers": 0}, "int8_fp32_layers must be a list"),
+        ({"int8_fp32_layers": [0]}, "int8_fp32_layers only applies with int8: true"),
+    ],
+)
+def test_every_predictor_argument_is_checked(archive, args, message):
+    with pytest.raises(ConfigurationError) as raised:
+        Predictor.from_archive(archive, "bioner", extra_args=args)
+    assert message in str(raised.value)
+
+
+def test_valid_arguments_are_accepted(archive):
+    predictor = Predictor.from_archive(
+        archive,
+        "bioner",
+        extra_args={"tasks": ("disease_b",), "max_sentences_per_batch": 1, "merge": "none"},
+    )
+    result = predictor.predict("Colorectal cancer. Alzheimer's disease. Breast cancer.")
+    assert len(result["sentences"]) == 3
+    assert all(len(s["tags"]["disease_b"]) == len(s["tokens"]) for s in result["sentences"])
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"text": 17}', "needs a string 'text' (found int)"),
+        ('{"text": null, "id": 1}', "needs a string 'text' (found NoneType)"),
+        ('{"text": ["a"]}', "needs a string 'text' (found list)"),
+        ('{"text": "a", "id": {"pmid": 1}}', "'id' must be a string or a number (found dict)"),
+        ('{"text": "a", "id": false}', "'id' must be a string or a number (found bool)"),
+        ('{"text": "a"', "Invalid JSON input line"),
+    ],
+)
+def test_load_line_rejects_bad_json_quoting_it(predictor, line, message):
+    with pytest.raises(ValueError) as raised:
+        predictor.load_line(line + "\n")
+    assert message in str(raised.value) and line[:30] in str(raised.value)
+
+
+def test_load_line_strips_only_the_line_end(predictor):
+    assert predictor.load_line("a\rb \r\n") == {"text": "a\rb "}
+    assert predictor.load_line("a\rb\n") == {"text": "a\rb"}
+    assert predictor.load_line("  text\r") == {"text": "  text\r"}  # a lone \r is text
+    assert predictor.load_line('{"id": 5, "text": "x"}\n') == {"id": 5, "text": "x"}
