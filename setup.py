@@ -48,7 +48,6 @@ setup(
         "onnxruntime>=1.16",
     ],
     extras_require={
-        # bioc: an independent PubTator reader for the writers' round-trip tests.
-        "dev": ["pytest", "hypothesis", "ruff", "bioc"],
+        "dev": ["pytest", "hypothesis", "ruff"],
     },
 )
