@@ -284,9 +284,8 @@ def _read_bioc_xml(stream: IO[bytes], name: str, keep: bool) -> Iterator[Documen
                 while element.getprevious() is not None:
                     del root[0]
     except etree.XMLSyntaxError as error:
-        raise DocumentError(f"{name}:{error.lineno}: not well-formed XML: {error.msg}") from None
-    if root is None:
-        raise DocumentError(f"{name}:1: an empty file is not BioC XML")
+        line = max(error.lineno, 1)  # (lxml says line 0 for an empty file)
+        raise DocumentError(f"{name}:{line}: not well-formed XML: {error.msg}") from None
 
 
 def _xml_document(element: Any, name: str, keep: bool) -> Document:
