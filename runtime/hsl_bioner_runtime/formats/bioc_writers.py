@@ -91,8 +91,8 @@ def bioc_document(
     return out
 
 
-class BioCXMLWriter(DocumentWriter):
-    """Writes one BioC XML collection (see the module docstring).
+class BioCWriter(DocumentWriter):
+    """The BioC collection that a BioC writer writes.
 
     # Parameters
 
@@ -103,7 +103,17 @@ class BioCXMLWriter(DocumentWriter):
     """
 
     def __init__(self, source: str = "hsl-bioner", date: Optional[str] = None) -> None:
-        self._collection = _collection(source, date)
+        self._collection = BioCCollection()
+        self._collection.source = source
+        if date is not None:
+            self._collection.date = date  # else bioc's default: today
+
+
+class BioCXMLWriter(BioCWriter):
+    """Writes one BioC XML collection (see the module docstring; parameters: `BioCWriter`)."""
+
+    def __init__(self, source: str = "hsl-bioner", date: Optional[str] = None) -> None:
+        super().__init__(source, date)
         self._buffer = io.BytesIO()
         self._writer = BioCXMLDocumentWriter(self._buffer, encoding="UTF-8")
 
@@ -126,19 +136,11 @@ class BioCXMLWriter(DocumentWriter):
         return written.decode("utf-8")
 
 
-class BioCJSONWriter(DocumentWriter):
-    """Writes one BioC JSON collection (see the module docstring).
-
-    # Parameters
-
-    source : `str`, optional (default = `"hsl-bioner"`)
-        The collection's ``source``.
-    date : `str`, optional (default = today)
-        The collection's ``date`` (ISO, ``YYYY-MM-DD``).
-    """
+class BioCJSONWriter(BioCWriter):
+    """Writes one BioC JSON collection (see the module docstring; parameters: `BioCWriter`)."""
 
     def __init__(self, source: str = "hsl-bioner", date: Optional[str] = None) -> None:
-        self._collection = _collection(source, date)
+        super().__init__(source, date)
         self._written = 0
 
     def header(self) -> str:
@@ -154,14 +156,6 @@ class BioCJSONWriter(DocumentWriter):
 
     def footer(self) -> str:
         return "\n]}\n"
-
-
-def _collection(source: str, date: Optional[str]) -> BioCCollection:
-    collection = BioCCollection()
-    collection.source = source
-    if date is not None:
-        collection.date = date  # else bioc's default: today
-    return collection
 
 
 def _annotation(annotation_id, infons, locations, text, clean) -> BioCAnnotation:
