@@ -51,8 +51,7 @@ setup(
         "onnxruntime>=1.16",
     ],
     extras_require={
-        # bioc: an independent PubTator reader for the writers' round-trip tests.
-        "dev": ["pytest", "hypothesis", "ruff", "bioc"],
+        "dev": ["pytest", "hypothesis", "ruff"],
         # allennlp-models' crf_tagger, the peer of benchmarks/quality.py and prediction_speed.py.
         "peer": ["allennlp-models==2.10.1"],
     },

@@ -1,6 +1,5 @@
 """Raw text in, entities with character offsets out."""
 
-import json
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -16,7 +15,9 @@ from allennlp.predictors.predictor import Predictor
 from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger
 from hsl_bioner.modules.quantization import quantize_split_transformer
 from hsl_bioner_runtime.entities import MERGE_RULES, document_record
-from hsl_bioner_runtime.formats.writers import OUTPUT_FORMATS, format_record
+from hsl_bioner_runtime.formats.documents import document_sentences
+from hsl_bioner_runtime.formats.lines import load_line
+from hsl_bioner_runtime.formats.writers import OUTPUT_FORMATS, RECORD_FORMATS, document_writer
 from hsl_bioner_runtime.text import TextToken, TextTokenizer
 
 # Per sentence and task: the tags and the marginal probability of each.
@@ -28,8 +29,10 @@ class BioNerPredictor(Predictor):
     """Tags documents of raw text and returns their entities with exact character offsets.
 
     Input, one document per line: raw text, or JSON ``{"text": ..., "id": ...}`` (other keys are
-    passed through). Each document is split into sentences and tokens the way the training corpora
-    were (`hsl_bioner_runtime.text.TextTokenizer`) and tagged by every selected task head; each
+    passed through; ``passages``, as `hsl_bioner_runtime.formats.documents` has them, split the
+    text: `allennlp bioner-tag` reads PubTator and BioC files into such documents). Each passage
+    is split into sentences and tokens the way the training corpora were
+    (`hsl_bioner_runtime.text.TextTokenizer`) and tagged by every selected task head; each
     entity is reported with ``start``/``end`` offsets into the document (``text[start:end]`` is
     the mention), its ``type``, the ``task`` whose head found it and a ``score``: the mean CRF
     marginal probability of its tags. Entities, records and output formats are the runtime core's
@@ -54,7 +57,9 @@ class BioNerPredictor(Predictor):
         "pubtator" (``id|t|title``, ``id|a|abstract``, then one line per entity: id, start, end,
         mention, type, task); the rules are in `hsl_bioner_runtime.formats.writers`. A document
         without an ``id`` is named by its number among the records this predictor has dumped
-        (1, 2, ...; `allennlp bioner-tag` dumps one per input line, so that is the line number).
+        (1, 2, ...). These are the formats of `dump_line`, which `allennlp predict` writes one
+        record per input with; BioC output is one collection per file, which
+        `allennlp bioner-tag --format bioc-xml|bioc-json` writes.
     max_sentences_per_batch : `int`, optional (default = `32`)
         Sentences are sorted by length and tagged in batches of at most this many (at least 1).
     merge : `str`, optional (default = `"type"`)
@@ -89,7 +94,12 @@ class BioNerPredictor(Predictor):
         _check_flag("frozen", frozen)
         _check_flag("int8", int8)
         super().__init__(model, dataset_reader, frozen)
-        _check_choice("output_format", output_format, OUTPUT_FORMATS)
+        if output_format in OUTPUT_FORMATS and output_format not in RECORD_FORMATS:
+            raise ConfigurationError(
+                f"output_format {output_format!r}: BioC output is one collection per file, not a "
+                "record per input line: use `allennlp bioner-tag --format ...`."
+            )
+        _check_choice("output_format", output_format, RECORD_FORMATS)
         _check_choice("merge", merge, MERGE_RULES)
         if (
             not isinstance(max_sentences_per_batch, int)
@@ -120,6 +130,7 @@ class BioNerPredictor(Predictor):
         else:
             self._reader = dataset_reader
         self.output_format = output_format
+        self._writer = document_writer(output_format)
         self.max_sentences_per_batch = max_sentences_per_batch
         self.merge = merge
         self.tokenizer = TextTokenizer()
@@ -132,36 +143,17 @@ class BioNerPredictor(Predictor):
             quantize_split_transformer(model.embedder.split, int8_fp32_layers)
 
     def load_line(self, line: str) -> JsonDict:
-        """One document from one input line: JSON ``{"text": ..., "id": ...}`` when the line
-        starts with ``{``, raw text otherwise (without its line end, ``\\n`` or ``\\r\\n``; any
-        other ``\\r`` is text). A bad JSON line raises `ValueError` quoting it."""
-        stripped = line.strip()
-        if stripped.startswith("{"):
-            try:
-                document = json.loads(stripped)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"Invalid JSON input line {stripped[:80]!r}: {error}") from error
-            if not isinstance(document, dict):
-                raise ValueError(f"A JSON input line must be one object: {stripped[:80]!r}")
-            if not isinstance(document.get("text"), str):
-                found = type(document["text"]).__name__ if "text" in document else "none"
-                raise ValueError(
-                    f"A JSON input line needs a string 'text' (found {found}): {stripped[:80]!r}"
-                )
-            doc_id = document.get("id", "")
-            if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int, float)):
-                raise ValueError(
-                    "A JSON input line's 'id' must be a string or a number "
-                    f"(found {type(doc_id).__name__}): {stripped[:80]!r}"
-                )
-            return document
+        """One document from one input line (`hsl_bioner_runtime.formats.lines.load_line`): JSON
+        ``{"text": ..., "id": ...}`` when the line starts with ``{``, raw text otherwise, without
+        its line end (``\\n`` or ``\\r\\n``; any other ``\\r`` is text). A bad JSON line raises
+        `ValueError` quoting it."""
         if line.endswith("\n"):
             line = line[:-2] if line.endswith("\r\n") else line[:-1]
-        return {"text": line}
+        return load_line(line)
 
     def dump_line(self, outputs: JsonDict) -> str:
         self._dumped += 1
-        return format_record(outputs, self.output_format, default_id=self._dumped)
+        return self._writer.document(outputs, default_id=self._dumped)
 
     def predict(self, text: str) -> JsonDict:
         """Entities of one document of raw text."""
@@ -193,10 +185,9 @@ class BioNerPredictor(Predictor):
         return outputs
 
     def _sentences_of(self, document: JsonDict) -> List[List[TextToken]]:
-        text = document.get("text")
-        if not isinstance(text, str):
+        if not isinstance(document.get("text"), str):
             raise ValueError(f"Input needs a string 'text', got {str(document)[:80]!r}")
-        return self.tokenizer.tokenize_sentences(text)
+        return document_sentences(self.tokenizer, document)
 
     def _tag(self, sentences: List[List[Token]]) -> List[TaggedSentence]:
         """Tags sentences with every selected task in length-sorted batches (little padding);

@@ -31,6 +31,11 @@ def test_every_module_imports_without_torch_transformers_or_allennlp():
         "hsl_bioner_runtime.entities",
         "hsl_bioner_runtime.formats",
         "hsl_bioner_runtime.formats.writers",
+        "hsl_bioner_runtime.formats.documents",
+        "hsl_bioner_runtime.formats.readers",
+        "hsl_bioner_runtime.formats.bioc_writers",
+        "hsl_bioner_runtime.scoring",
+        "hsl_bioner_runtime.bioner_score",
     } <= set(found["modules"])
     # ... and none of them pulled in the training stack.
     assert found["heavy"] == []

@@ -7,7 +7,8 @@ import pytest
 from allennlp.predictors import Predictor
 from tqdm import tqdm
 
-from hsl_bioner.commands.tag import InputLineError, count_lines, tag_documents
+from hsl_bioner_runtime.formats.lines import count_lines
+from hsl_bioner_runtime.stream import InputLineError, tag_stream
 from tests.conftest import ROOT, run_allennlp
 
 
@@ -99,12 +100,12 @@ def predictor(fixture_runs):
 
 
 def _tag_bytes(predictor, data: bytes, batch_size: int = 16, name: str = "docs.txt"):
-    """Runs `tag_documents` on the lines of `data` (as bioner-tag splits a file); returns the
+    """Runs `tag_stream` on the lines of `data` (as bioner-tag splits a file); returns the
     records written and the error raised (or None)."""
     sink = io.StringIO()
     error = None
     try:
-        tag_documents(predictor, io.BytesIO(data), sink, batch_size, name)
+        tag_stream(predictor.predict_batch_json, io.BytesIO(data), sink, batch_size, name)
     except InputLineError as raised:
         error = raised
     return [json.loads(line) for line in sink.getvalue().splitlines()], error
@@ -261,9 +262,8 @@ def test_progress_counts_documents_written_not_lines_read(predictor):
             return super().write(text)
 
     sink = Sink()
-    written = tag_documents(
-        predictor, io.BytesIO(("\n".join(lines) + "\n").encode()), sink, 4, "docs.txt", progress
-    )
+    source = io.BytesIO(("\n".join(lines) + "\n").encode())
+    written = tag_stream(predictor.predict_batch_json, source, sink, 4, "docs.txt", progress)
     assert written == progress.n == len(lines)
     # Records are counted as they are written: 0 at the first, never ahead of what was written
     # (a bar over the lines read showed a whole batch before any record was written).

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hsl_bioner_runtime.entities import document_record
 from hsl_bioner_runtime.formats.writers import (
     LINE_BREAKS,
-    OUTPUT_FORMATS,
+    RECORD_FORMATS,
     document_id,
     format_record,
     pubtator_passages,
@@ -304,7 +304,7 @@ def test_document_ids(doc_id, written):
 
 def test_format_record_dispatches_and_rejects_unknown_formats():
     record = _record("APC mutations", doc_id=None)
-    assert OUTPUT_FORMATS == ("json", "conll", "pubtator")
+    assert RECORD_FORMATS == ("json", "conll", "pubtator")
     assert format_record(record, "json", default_id=4) == to_json(record)
     assert format_record(record, "conll", default_id=4) == to_conll(record, default_id=4)
     assert format_record(record, "pubtator", default_id=4) == to_pubtator(record, default_id=4)
