@@ -12,7 +12,7 @@ its own serialization directory under ``--work``:
   (``training_config/mtl_ls.jsonnet``); the rate per data set picked on its development F1, as the
   paper did ("MTL-LS (dev-selected)");
 - the paper's schedule as options: the first MTL-LS run continued for ``--continue-epochs`` more
-  epochs from its archive (a ``from_archive`` initializer on every parameter, added with ``-o``:
+  epochs from its archive (a ``bioner_from_archive`` initializer on every parameter, added with ``-o``:
   a new run whose optimizer state starts afresh), and for each of our runs the mean weights of its
   last ``--average-last`` checkpoints (``allennlp bioner-average``).
 
@@ -182,7 +182,7 @@ def continue_from(archive: str) -> Dict[str, Any]:
     """`-o` overrides that start a run from every weight (and the vocabulary) of a finished run."""
     return {
         "model.initializer": {
-            "regexes": [[".*", {"type": "from_archive", "archive_file": archive}]]
+            "regexes": [[".*", {"type": "bioner_from_archive", "archive_file": archive}]]
         },
         "vocabulary": {"type": "from_files", "directory": archive},
     }

@@ -9,7 +9,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.nn.initializers import Initializer, PretrainedModelInitializer
 
 
-@Initializer.register("from_archive")
+@Initializer.register("bioner_from_archive")
 class ArchiveInitializer(PretrainedModelInitializer):
     """Copies parameters by name from a `model.tar.gz` written by `allennlp train`.
 
@@ -18,11 +18,11 @@ class ArchiveInitializer(PretrainedModelInitializer):
     of a bare `KeyError` when a parameter is missing.
 
     Use it with a regex that selects the shared part, e.g. for MTL-LS from an MTL-XC archive:
-    ``[["embedder\\.transformer_model\\.(base|lower_layers)\\..*", {"type": "from_archive",
+    ``[["embedder\\.transformer_model\\.(base|lower_layers)\\..*", {"type": "bioner_from_archive",
     "archive_file": "runs/mtl_xc/model.tar.gz", "encoder": "xlnet-large-cased"}]]``. Parameters not
     matched keep their initialisation (the upper layers their pre-trained weights, the CRFs random).
 
-    Registered as an `Initializer` with name "from_archive".
+    Registered as an `Initializer` with name "bioner_from_archive".
 
     # Parameters
 
