@@ -12,9 +12,9 @@ its own serialization directory under ``--work``:
   (``training_config/mtl_ls.jsonnet``); the rate per data set picked on its development F1, as the
   paper did ("MTL-LS (dev-selected)");
 - the paper's schedule as options: the first MTL-LS run continued for ``--continue-epochs`` more
-  epochs from its archive (a ``bioner_from_archive`` initializer on every parameter, added with ``-o``:
-  a new run whose optimizer state starts afresh), and for each of our runs the mean weights of its
-  last ``--average-last`` checkpoints (``allennlp bioner-average``).
+  epochs from its archive (a ``bioner_from_archive`` initializer on every parameter, added with
+  ``-o``: a new run whose optimizer state starts afresh), and for each of our runs the mean
+  weights of its last ``--average-last`` checkpoints (``allennlp bioner-average``).
 
 The budget: ``--epochs`` epochs on the first ``--train-sentences`` sentences of each training file
 (the same cap applies to each development file: NCBI-disease's has 923 sentences, BC5CDR-disease's

@@ -1,9 +1,9 @@
 """Training throughput of MTL-LS with 2 and 4 tasks against STL, same encoder, batches and data.
 
 Every configuration trains (forward, backward, optimizer step) on the SAME sentences, drawn from
-real corpora, in batches built by our `bioner_mixed_task` loader, each run in a fresh subprocess so that
-its peak RSS is its own; configurations are interleaved over rounds (A B C A B C ...) so that the
-load of this shared machine hits all alike, and the report gives medians and ratios to STL.
+real corpora, in batches built by our `bioner_mixed_task` loader, each run in a fresh subprocess so
+that its peak RSS is its own; configurations are interleaved over rounds (A B C A B C ...) so that
+the load of this shared machine hits all alike, and the report gives medians and ratios to STL.
 
 Besides wall time, each run reports its CPU time (less sensitive to other load on the machine)
 and wall time per phase (forward, backward, optimizer step), which separates the compute spent on

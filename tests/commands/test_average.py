@@ -1,6 +1,6 @@
 """The paper's schedule as options: `allennlp bioner-average` (mean weights of the last N
-checkpoints) and continuing a finished run for more epochs (a `bioner_from_archive` initializer on every
-parameter, added with `-o`), on the fixture STL config (3 epochs, a few seconds)."""
+checkpoints) and continuing a finished run for more epochs (a `bioner_from_archive` initializer on
+every parameter, added with `-o`), on the fixture STL config (3 epochs, a few seconds)."""
 
 import json
 import subprocess

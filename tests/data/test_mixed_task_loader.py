@@ -109,3 +109,28 @@ def test_a_tag_training_never_saw_names_the_sentence_and_the_fix(tmp_path):
     expected = r"test.tsv:1: task 'disease_a' .*B-Chemical.*type_map"
     with pytest.raises(ConfigurationError, match=expected):
         list(loader)
+
+
+def test_absent_files_are_all_named_before_anything_is_read(tmp_path):
+    (tmp_path / "half").mkdir()
+    paths = {
+        "disease_a": str(tmp_path / "half" / "train.tsv"),
+        "disease_b": str(tmp_path / "gone" / "train.tsv"),
+    }
+    with pytest.raises(ConfigurationError) as error:
+        MixedTaskDataLoader(_reader(), paths, missing_data_help="Use X={present} instead.")
+    message = str(error.value)
+    assert "Data files absent for 2 of the 2 task(s); nothing was read:" in message
+    assert f"disease_a: {paths['disease_a']} (folder {tmp_path / 'half'} has no train.tsv)" in (
+        message
+    )
+    assert f"disease_b: {paths['disease_b']} (no folder gone in {tmp_path})" in message
+    assert "Present:" not in message and message.endswith("Use X= instead.")
+    with pytest.raises(ConfigurationError) as error:
+        MixedTaskDataLoader(
+            _reader(),
+            {"disease_a": PATHS["disease_a"], "disease_b": paths["disease_b"]},
+            missing_data_help="Use X={present} instead.",
+        )
+    assert "1 of the 2" in str(error.value)
+    assert str(error.value).endswith("Present: disease_a.\nUse X=disease_a instead.")
