@@ -145,13 +145,11 @@ class MixedTaskDataLoader(DataLoader):
         `train_data_path` stops `allennlp train` before the first epoch instead of leaving that
         task's layers untrained; leave it false where one task's file may be read alone
         (validation, `allennlp evaluate`).
-    data_sources : `Dict[str, str]`, optional (default = `None`)
-        Task -> where its corpus is published (a URL or a sentence), quoted when its files are
-        absent.
     missing_data_help : `str`, optional (default = `None`)
-        A sentence added to the error when files are absent, saying how to choose the data of a
-        run (the configs in `training_config/` name their settings); ``{present}`` in it becomes
-        the comma-separated tasks whose files are all present.
+        A sentence added to the error when files are absent, saying where the corpora are
+        published and how to choose the data of a run (the configs in `training_config/` name
+        their settings); ``{present}`` in it becomes the comma-separated tasks whose files are
+        present.
     cuda_device : `Union[int, str, torch.device]`, optional (default = `None`)
         Set by the trainer; not usually given in a config.
 
@@ -172,7 +170,6 @@ class MixedTaskDataLoader(DataLoader):
         padding_noise: float = 0.1,
         shuffle: bool = True,
         require_all_tasks: bool = False,
-        data_sources: Optional[Dict[str, str]] = None,
         missing_data_help: Optional[str] = None,
         cuda_device: Optional[Union[int, str, torch.device]] = None,
     ) -> None:
@@ -195,7 +192,7 @@ class MixedTaskDataLoader(DataLoader):
                 f"{' and '.join(repr(task) for task in missing)} to the data paths "
                 "(train_data_path), or remove them from dataset_reader.readers and model.tasks."
             )
-        _check_data_files(self.data_paths, data_sources or {}, missing_data_help)
+        _check_data_files(self.data_paths, missing_data_help)
         self.batch_size = batch_size
         self.max_pieces = max_pieces
         self.sampler = sampler
@@ -353,24 +350,20 @@ class MixedTaskDataLoader(DataLoader):
             yield move_to_device(Batch(batch).as_tensor_dict(), device)
 
 
-def _check_data_files(
-    data_paths: Mapping[str, str], sources: Mapping[str, str], help_text: Optional[str]
-) -> None:
+def _check_data_files(data_paths: Mapping[str, str], help_text: Optional[str]) -> None:
     """Raises a `ConfigurationError` listing every absent local file of `data_paths`."""
-    absent: Dict[str, List[str]] = {}
-    for task, path in data_paths.items():
-        # URLs (and whatever else cached_path fetches) are the reader's to find.
-        if "://" not in str(path) and not Path(path).is_file():
-            absent.setdefault(task, []).append(str(path))
+    # URLs (and whatever else cached_path fetches) are the reader's to find.
+    absent = {
+        task: str(path)
+        for task, path in data_paths.items()
+        if "://" not in str(path) and not Path(path).is_file()
+    }
     if not absent:
         return
     lines = [
         f"Data files absent for {len(absent)} of the {len(data_paths)} task(s); nothing was read:"
     ]
-    for task, paths in absent.items():
-        for path in paths:
-            source = f"; published at {sources[task]}" if task in sources else ""
-            lines.append(f"  {task}: {path} ({_what_is_absent(Path(path))}){source}")
+    lines += [f"  {task}: {path} ({_what_is_absent(Path(path))})" for task, path in absent.items()]
     present = [task for task in data_paths if task not in absent]
     if present:
         lines.append(f"Present: {', '.join(present)}.")
