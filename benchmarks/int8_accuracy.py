@@ -1,7 +1,7 @@
 """Test-set F1 of a trained model with fp32 and with int8 encoder layers (issue 8's accuracy check).
 
 Scores exactly as `allennlp evaluate` does (the model's entity-level metrics over the archive's
-reader and `mixed_task` loader), once per variant, each on a freshly loaded model:
+reader and `bioner_mixed_task` loader), once per variant, each on a freshly loaded model:
 fp32; int8 with the first two and the last encoder layers in fp32 (the default of `--int8`);
 with the first and last in fp32; int8 in every layer.
 

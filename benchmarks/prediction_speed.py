@@ -214,7 +214,7 @@ def run_one(args: argparse.Namespace) -> Dict[str, float]:
             vocab=vocab,
             params=Params(
                 {
-                    "type": "hierarchical_shared_tagger",
+                    "type": "bioner_tagger",
                     "tasks": tasks,
                     "embedder": {"model_name": args.encoder, "max_length": 512, **split},
                 }

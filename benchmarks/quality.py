@@ -1,20 +1,29 @@
-"""Quality: the paper's Table 2 on CPU (disease category, pre-trained MiniLM), against a peer.
+"""Quality: the paper's Table 2 on CPU (any category, pre-trained MiniLM), against a peer.
 
-One command trains and tests, each run through the real ``allennlp`` CLI in a subprocess and in
-its own serialization directory under ``--work``:
+For the data sets ``--datasets`` of the category ``--category`` (default: the disease category's
+NCBI-disease and BC5CDR-disease; for another category every data set of it, built-in or of
+``HSL_BIONER_CORPORA``), one command trains and tests, each run through the real ``allennlp`` CLI
+in a subprocess and in its own serialization directory under ``--work``:
 
 - the PEER: allennlp-models' ``crf_tagger`` (``pretrained_transformer_mismatched`` embedder on
   the same encoder), STL on each data set (``benchmarks/quality/peer_crf_tagger.jsonnet``);
-- STL on NCBI-disease and on BC5CDR-disease (``training_config/stl.jsonnet``);
-- MTL-XC on the category (``training_config/mtl_xc.jsonnet``);
+- STL on each data set (``training_config/stl.jsonnet``);
+- MTL-XC on the data sets (``training_config/mtl_xc.jsonnet``, ``HSL_BIONER_DATASETS``);
 - MTL-LS at each ``--rates`` (default 0.5 and 1.0, the rates of the paper's grid that give a whole
   number of MiniLM's 6 layers), initialised from that MTL-XC run
   (``training_config/mtl_ls.jsonnet``); the rate per data set picked on its development F1, as the
   paper did ("MTL-LS (dev-selected)");
 - the paper's schedule as options: the first MTL-LS run continued for ``--continue-epochs`` more
-  epochs from its archive (a ``from_archive`` initializer on every parameter, added with ``-o``:
-  a new run whose optimizer state starts afresh), and for each of our runs the mean weights of its
-  last ``--average-last`` checkpoints (``allennlp bioner-average``).
+  epochs from its archive (a ``bioner_from_archive`` initializer on every parameter, added with
+  ``-o``: a new run whose optimizer state starts afresh), and for each of our runs the mean
+  weights of its last ``--average-last`` checkpoints (``allennlp bioner-average``).
+
+With ``--analyze``, the test predictions of every regime also go through ``allennlp
+bioner-analyze`` (the paper's five ratios, with T = the training sentences the run trained on:
+those of the data set for the peer and STL, of all the run's data sets for MTL), written to
+``--output-dir``/analysis (one JSON, radar chart and Euler diagrams per regime) and tabled in
+``results.md``. Every data set's folder must be there before anything runs: an absent one stops
+the benchmark with the ``--datasets`` of the present ones.
 
 The budget: ``--epochs`` epochs on the first ``--train-sentences`` sentences of each training file
 (the same cap applies to each development file: NCBI-disease's has 923 sentences, BC5CDR-disease's
@@ -31,11 +40,18 @@ is not computed again, and an interrupted run continues from its last epoch (``a
 A work directory remembers its budget and refuses another one (use another ``--work``).
 
 Writes ``results.md``, ``results.json`` and ``dev_f1.png`` (dev F1 per epoch of every run) into
-``--output-dir``; ``--compare OTHER/results.json`` adds a reproducibility check against a previous
-run. From the project root, in the background:
+``--output-dir`` (default ``benchmarks/quality`` for the disease category, else
+``benchmarks/quality/<category>``; the work folder likewise); ``--compare OTHER/results.json``
+adds a reproducibility check against a previous run. From the project root, in the background:
 
     nohup .venv/bin/python benchmarks/quality.py > /dev/null 2>&1 &
     tail -f benchmarks/quality/work/quality.log
+
+The species category of the shared copy (LINNAEUS is not in it), with the analysis:
+
+    nohup .venv/bin/python benchmarks/quality.py --epochs 4 --train-sentences 1500 \
+        --category species --analyze \
+        --datasets BioNLP11ID-species BioNLP13CG-species CRAFT-species > /dev/null 2>&1 &
 """
 
 import argparse
@@ -58,8 +74,10 @@ from typing import Any, Dict, List, Optional
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent / "quality"
 PEER_CONFIG = "benchmarks/quality/peer_crf_tagger.jsonnet"
-DATASETS = {"NCBI-disease": "NCBI-disease-IOB", "BC5CDR-disease": "BC5CDR-disease-IOB"}
-CATEGORY = "disease"
+DEFAULT_CATEGORY = "disease"
+# The data sets of a category when --datasets is not given (the disease runs recorded so far);
+# other categories: all of their data sets.
+DEFAULT_DATASETS = {"disease": ["NCBI-disease", "BC5CDR-disease"]}
 PEER = "peer crf_tagger (STL)"
 STL = "STL"
 XC = "MTL-XC"
@@ -182,18 +200,87 @@ def continue_from(archive: str) -> Dict[str, Any]:
     """`-o` overrides that start a run from every weight (and the vocabulary) of a finished run."""
     return {
         "model.initializer": {
-            "regexes": [[".*", {"type": "from_archive", "archive_file": archive}]]
+            "regexes": [[".*", {"type": "bioner_from_archive", "archive_file": archive}]]
         },
         "vocabulary": {"type": "from_files", "directory": archive},
     }
 
 
+def corpus_list() -> List[Dict[str, Any]]:
+    """The corpora the configs choose from: the built-in list merged with HSL_BIONER_CORPORA."""
+    import _jsonnet
+
+    from hsl_bioner.corpora import CORPORA_JSON, CORPORA_SETTING, corpora_json
+
+    user = corpora_json(os.environ.get(CORPORA_SETTING, ""))
+    try:
+        return json.loads(
+            _jsonnet.evaluate_snippet(
+                "corpora",
+                "(import 'training_config/lib/corpora.libsonnet').list",
+                jpathdir=[str(ROOT)],
+                ext_vars={CORPORA_JSON: user},
+            )
+        )
+    except RuntimeError as error:
+        sys.exit(str(error))
+
+
+def choose_datasets(args: argparse.Namespace, corpora: List[Dict[str, Any]]) -> None:
+    """Sets `args.datasets` (names, in the report's order), `args.corpora` (name -> entry) and
+    `args.folders` (name -> folder); stops unless every data set is of the category and its
+    train, devel and test files are all there."""
+    of_category = [c for c in corpora if c["category"] == args.category]
+    if not of_category:
+        categories = sorted({c["category"] for c in corpora})
+        sys.exit(f"--category {args.category}: no data set of it; categories: {categories}")
+    names = args.datasets or DEFAULT_DATASETS.get(args.category) or [
+        c["name"] for c in of_category
+    ]
+    known = {c["name"]: c for c in of_category}
+    others = [name for name in names if name not in known]
+    if others:
+        sys.exit(
+            f"--datasets: {', '.join(others)} not of category {args.category}; its data sets: "
+            f"{' '.join(known)}"
+        )
+    if len(set(names)) != len(names):
+        sys.exit(f"--datasets: a data set named twice in {' '.join(names)}")
+    folders = {}
+    for name in names:
+        folder = Path(known[name]["folder"])
+        folders[name] = folder if folder.is_absolute() else args.data_root / folder
+    absent = {
+        name: folder
+        for name, folder in folders.items()
+        if not all((folder / f"{split}.tsv").is_file() for split in ("train", "devel", "test"))
+    }
+    if absent:
+        present = [name for name in names if name not in absent]
+        sys.exit(
+            "Data sets without their train/devel/test.tsv: "
+            + "; ".join(f"{name} ({folder})" for name, folder in absent.items())
+            + ". The built-in corpora are published at "
+            "https://github.com/cambridgeltl/MTL-Bioinformatics-2016 (folder data/<folder>). "
+            + (
+                f"Run on the present ones: --datasets {' '.join(present)}"
+                if present
+                else "None of them is present: check --data-root."
+            )
+        )
+    args.datasets = list(names)
+    args.corpora = {name: known[name] for name in names}
+    args.folders = folders
+
+
 def plan(args: argparse.Namespace, work: Path, layers: int, hidden: int) -> List[Run]:
-    tasks = list(DATASETS)
+    tasks = list(args.datasets)
     base_env = {
         "HSL_BIONER_DATA": str(args.data_root),
         "HSL_BIONER_ENCODER": args.encoder,
-        "HSL_BIONER_CATEGORY": CATEGORY,
+        "HSL_BIONER_CATEGORY": args.category,
+        # Exactly these data sets in the MTL runs (not whatever else the category holds).
+        "HSL_BIONER_DATASETS": ",".join(tasks),
     }
 
     def ours(run_tasks: List[str], epochs: int) -> Dict[str, Any]:
@@ -335,8 +422,8 @@ def archive_ok(path: Path) -> bool:
     return {"config.json", "weights.th"} <= names
 
 
-def test_input(run: Run, data_root: Path) -> str:
-    paths = {task: str(data_root / DATASETS[task] / "test.tsv") for task in run.tasks}
+def test_input(run: Run, folders: Dict[str, Path]) -> str:
+    paths = {task: str(folders[task] / "test.tsv") for task in run.tasks}
     if run.peer:
         return paths[run.tasks[0]]
     if len(paths) == 1:
@@ -346,10 +433,17 @@ def test_input(run: Run, data_root: Path) -> str:
 
 
 def evaluate(
-    run: Run, archive: Path, output: Path, args: argparse.Namespace, work: Path, log: Log
+    run: Run,
+    archive: Path,
+    output: Path,
+    args: argparse.Namespace,
+    work: Path,
+    log: Log,
+    predictions: Optional[Path] = None,
 ) -> bool:
-    """Test scores of `archive` on the whole test files of the run's data sets."""
-    if output.is_file():
+    """Test scores of `archive` on the whole test files of the run's data sets (and, if
+    `predictions` is given, the predicted tags there)."""
+    if output.is_file() and (predictions is None or predictions.is_file()):
         return True
     if not archive.is_file():
         return False
@@ -361,12 +455,14 @@ def evaluate(
     cli = [
         "evaluate",
         str(archive),
-        test_input(run, args.data_root),
+        test_input(run, args.folders),
         "--output-file",
         str(output) + ".partial",
         "-o",
         json.dumps(overrides),
     ]
+    if predictions is not None:
+        cli += ["--predictions-output-file", str(predictions) + ".partial"]
     if run.peer:
         cli += ["--include-package", PEER_PACKAGE]
     started = time.time()
@@ -378,6 +474,8 @@ def evaluate(
     if status != "ok" or not partial.is_file():
         log(f"{run.name}: {output.stem} {status}, see {work / 'logs'}")
         return False
+    if predictions is not None:
+        Path(str(predictions) + ".partial").rename(predictions)
     partial.rename(output)
     log(f"{run.name}: {output.stem} in {time.time() - started:.0f} s")
     return True
@@ -510,11 +608,144 @@ def software() -> Dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
+# The data-level analysis (--analyze)
+
+
+def write_sentences(source: Path, target: Path, limit: Optional[int]) -> Path:
+    """The first `limit` sentences of `source` (all if None), as the reader counts them."""
+    from hsl_bioner.data.iob_reader import read_iob_sentences
+
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(str(target) + ".partial")
+    with open(partial, "w", encoding="utf-8") as out:
+        for number, sentence in enumerate(read_iob_sentences(source)):
+            if limit is not None and number >= limit:
+                break
+            out.writelines(f"{w}\t{tag}\n" for w, tag in zip(sentence.words, sentence.tags))
+            out.write("\n")
+    partial.rename(target)
+    return target
+
+
+def analysis_specs(
+    runs: List[Run], results: Dict[str, Any], args: argparse.Namespace, work: Path
+) -> Dict[str, List[Dict[str, Any]]]:
+    """Regime -> the bioner-analyze spec entries of its data sets. T is what the run trained on
+    (the first --train-sentences sentences of each of its training files), L the test sentences
+    it was tested on, P its predictions there."""
+    data = work / "analysis" / "data"
+    train = {
+        task: str(write_sentences(args.folders[task] / "train.tsv",
+                                  data / f"{task}.train.tsv", args.train_sentences))
+        for task in args.datasets
+    }
+    test = {
+        task: str(write_sentences(args.folders[task] / "test.tsv",
+                                  data / f"{task}.test.tsv", args.test_sentences))
+        for task in args.datasets
+    }
+
+    def entry(run: Run, task: str) -> Dict[str, Any]:
+        spec: Dict[str, Any] = {
+            "name": task,
+            "train": [train[t] for t in run.tasks],
+            "test": test[task],
+            "predictions": str(work / run.name / "test.predictions.jsonl"),
+        }
+        if not run.peer:
+            spec["task"] = task
+        # A corpus with types outside the category (mapped to 'O' in training): keep the gold
+        # entities of the category's types only, in T and L.
+        corpora = [args.corpora[t] for t in run.tasks]
+        if any(c.get("other_types") for c in corpora):
+            spec["types"] = sorted(
+                {t for c in corpora for t, to in c["type_map"].items() if to != "O"}
+            )
+        return spec
+
+    specs: Dict[str, List[Dict[str, Any]]] = {}
+    for run in runs:
+        if run.epoch_offset > 0 or not (work / run.name / "test.predictions.jsonl").is_file():
+            continue
+        for task in run.tasks:
+            specs.setdefault(run.regime, []).append(entry(run, task))
+    for task, regime in results["selected_rate"].items():
+        specs.setdefault(LS_SELECTED, []).append(
+            entry(next(r for r in runs if r.regime == regime and task in r.tasks), task)
+        )
+    return specs
+
+
+def analyse(
+    runs: List[Run], results: Dict[str, Any], args: argparse.Namespace, work: Path,
+    output_dir: Path, log: Log,
+) -> Dict[str, Any]:
+    """Runs `allennlp bioner-analyze` once per regime; regime -> data set -> its ratios."""
+    analysis: Dict[str, Any] = {}
+    for regime, entries in analysis_specs(runs, results, args, work).items():
+        slug = "".join(ch if ch.isalnum() else "_" for ch in regime).strip("_").lower()
+        spec = work / "analysis" / f"{slug}.json"
+        spec.write_text(json.dumps({"datasets": entries}, indent=1))
+        output = output_dir / "analysis" / f"{slug}.json"
+        status = run_cli(
+            ["bioner-analyze", "--spec", str(spec), "--output-json", str(output),
+             "--plots", str(output_dir / "analysis" / slug)],
+            {},
+            work / "logs" / f"analysis_{slug}.log",
+            args.run_timeout * 60,
+        )
+        if status != "ok":
+            log(f"analysis of {regime}: {status}, see {work / 'logs'}")
+            continue
+        written = json.loads(output.read_text())
+        analysis[regime] = {
+            "folder": str((output_dir / "analysis" / slug).relative_to(output_dir)),
+            "datasets": {
+                name: {"ratios": d["ratios"], "fractions": d["fractions"]}
+                for name, d in written["datasets"].items()
+            },
+        }
+        log(f"analysis of {regime}: {output}")
+    return analysis
+
+
+def analysis_markdown(analysis: Dict[str, Any], tasks: List[str]) -> List[str]:
+    ratios = list(next(iter(analysis.values()))["datasets"][tasks[0]]["ratios"])
+    lines = [
+        "## The paper's data-level analysis (`allennlp bioner-analyze`)",
+        "",
+        "T: the training sentences of the run (the data set's for the peer and STL, all data "
+        "sets' for MTL); L: the test sentences' gold entities; P: the predicted ones (strings).",
+        "",
+        "| data set | regime | " + " | ".join(ratios) + " |",
+        "|---|---|" + "---|" * len(ratios),
+    ]
+    for task in tasks:
+        for regime, entry in analysis.items():
+            values = entry["datasets"].get(task, {}).get("ratios")
+            if values is None:
+                continue
+            cells = ["n/a" if values[r] is None else f"{values[r]:.3f}" for r in ratios]
+            lines.append(f"| {task} | {regime} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Pictures (radar chart of the ratios, Euler diagram per data set): "
+        + ", ".join(f"[{regime}]({entry['folder']}/radar.png)" for regime, entry in
+                    analysis.items())
+        + ".",
+        "",
+    ]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
 # The report
 
 
 def collect(runs: List[Run], work: Path, args: argparse.Namespace) -> Dict[str, Any]:
-    tasks = list(DATASETS)
+    tasks = list(args.datasets)
     table: Dict[str, Dict[str, Dict[str, float]]] = {}
     dev: Dict[str, Dict[str, float]] = {}
     curves: Dict[str, Dict[str, Any]] = {}
@@ -557,6 +788,7 @@ def collect(runs: List[Run], work: Path, args: argparse.Namespace) -> Dict[str, 
             selected[task] = best
             table.setdefault(LS_SELECTED, {})[task] = dict(table[best][task])
     return {
+        "datasets": tasks,
         "table": table,
         "selected_rate": selected,
         "dev_f1": dev,
@@ -577,7 +809,7 @@ def deltas(results: Dict[str, Any]) -> Dict[str, Any]:
     table = results["table"]
     regimes: Dict[str, Dict[str, float]] = {}
     for a, b in [(STL, PEER), (LS_SELECTED, STL), (XC, STL), (LS_SELECTED, XC)]:
-        for task in DATASETS:
+        for task in results["datasets"]:
             if task in table.get(a, {}) and task in table.get(b, {}):
                 regimes.setdefault(f"{a} − {b}", {})[task] = (
                     table[a][task]["f1"] - table[b][task]["f1"]
@@ -585,7 +817,7 @@ def deltas(results: Dict[str, Any]) -> Dict[str, Any]:
     schedule: Dict[str, Dict[str, Any]] = {}
     for option, base in results["schedule_base"].items():
         scores = results["schedule_options"].get(option, {})
-        for task in DATASETS:
+        for task in results["datasets"]:
             if task in scores and task in table.get(base, {}):
                 entry = schedule.setdefault(option, {"base": base, "f1": {}})
                 entry["f1"][task] = scores[task]["f1"] - table[base][task]["f1"]
@@ -593,7 +825,7 @@ def deltas(results: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def markdown(results: Dict[str, Any]) -> str:
-    tasks = list(DATASETS)
+    tasks = list(results["datasets"])
     table = results["table"]
     regimes = [r for r in results["regime_order"] if r in table]
     budget = results["budget"]
@@ -610,6 +842,8 @@ def markdown(results: Dict[str, Any]) -> str:
         f"{results['machine']['memory_gb']} GB, "
         f"GPU: {'yes' if results['machine']['gpu'] else 'none'}."
         f" Software: " + ", ".join(f"{k} {v}" for k, v in results["software"].items()) + ".",
+        "",
+        f"Category: {budget['category']}; data sets: {', '.join(tasks)}.",
         "",
         f"Budget: encoder `{budget['encoder']}` ({budget['layers']} layers, hidden "
         f"{budget['hidden']}); {budget['epochs']} epochs on the first {budget['train_sentences']} "
@@ -691,6 +925,8 @@ def markdown(results: Dict[str, Any]) -> str:
             cells = [f"{100 * entry['f1'][t]:+.2f}" if t in entry["f1"] else "—" for t in tasks]
             lines.append(f"| {option} | {entry['base']} | " + " | ".join(cells) + " |")
     lines += ["", "![Dev F1 per epoch](dev_f1.png)", ""]
+    if results.get("analysis"):
+        lines += analysis_markdown(results["analysis"], tasks)
     problems = {name: status for name, status in results["statuses"].items() if status != "done"}
     if problems:
         lines += [
@@ -713,8 +949,11 @@ def plot(results: Dict[str, Any], path: Path, budget: Dict[str, Any]) -> None:
     import matplotlib.pyplot as plt
 
     curves = results["dev_curves"]
-    tasks = list(DATASETS)
-    figure, axes = plt.subplots(1, len(tasks), figsize=(6.2 * len(tasks), 4.6), sharey=False)
+    tasks = list(results["datasets"])
+    figure, grid = plt.subplots(
+        1, len(tasks), figsize=(6.2 * len(tasks), 4.6), sharey=False, squeeze=False
+    )
+    axes = list(grid[0])
     colours = plt.get_cmap("tab10")
     order = list(curves)
     for axis, task in zip(axes, tasks):
@@ -799,14 +1038,32 @@ def main() -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
+        "--category",
+        default=DEFAULT_CATEGORY,
+        help="entity category (a built-in one or one of HSL_BIONER_CORPORA)",
+    )
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        metavar="NAME",
+        help="its data sets, in the report's order (default: NCBI-disease BC5CDR-disease for "
+        "disease, every data set of the category otherwise)",
+    )
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="also run bioner-analyze (the paper's five ratios, radar and Euler pictures) on "
+        "the test predictions of every regime",
+    )
+    parser.add_argument(
         "--work",
-        default="benchmarks/quality/work",
-        help="folder of the runs (one serialization dir each) and logs",
+        help="folder of the runs (one serialization dir each) and logs (default: "
+        "benchmarks/quality/work, benchmarks/quality/work-<category> for other categories)",
     )
     parser.add_argument(
         "--output-dir",
-        default="benchmarks/quality",
-        help="where results.md, results.json and dev_f1.png go",
+        help="where results.md, results.json and dev_f1.png go (default: benchmarks/quality, "
+        "benchmarks/quality/<category> for other categories)",
     )
     parser.add_argument(
         "--encoder",
@@ -867,6 +1124,11 @@ def main() -> None:
     )
     parser.add_argument("--compare", type=Path, help="results.json of an earlier run to compare")
     parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the data sets, print the runs (settings, config, overrides) and stop",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="write the report from the runs done so far; train nothing",
@@ -878,10 +1140,21 @@ def main() -> None:
         sys.exit(f"corpora not found at {args.data_root}: pass --data-root or set HSL_BIONER_DATA")
     if args.average_last > args.epochs:
         sys.exit("--average-last cannot exceed --epochs (one checkpoint per epoch)")
-    work = Path(args.work)
+    choose_datasets(args, corpus_list())
+    other = args.category != DEFAULT_CATEGORY
+    work = Path(args.work or ("benchmarks/quality/work" + (f"-{args.category}" if other else "")))
     work = (work if work.is_absolute() else ROOT / work).resolve()
-    output_dir = Path(args.output_dir)
+    output_dir = Path(
+        args.output_dir or ("benchmarks/quality" + (f"/{args.category}" if other else ""))
+    )
     output_dir = (output_dir if output_dir.is_absolute() else ROOT / output_dir).resolve()
+    if args.dry_run:
+        shape = encoder_info(args.encoder)
+        print(f"{args.category}: {', '.join(args.datasets)}; work {work}; output {output_dir}")
+        for run in plan(args, work, shape["layers"], shape["hidden"]):
+            env = " ".join(f"{k}={v}" for k, v in run.env.items())
+            print(f"{run.name}: {env} allennlp train {run.config} -o '{json.dumps(run.overrides)}'")
+        return
     work.mkdir(parents=True, exist_ok=True)
     output_dir.mkdir(parents=True, exist_ok=True)
     log = Log(work / "quality.log")
@@ -890,6 +1163,8 @@ def main() -> None:
 
     shape = encoder_info(args.encoder)
     budget = {
+        "category": args.category,
+        "datasets": args.datasets,
         "encoder": args.encoder,
         "layers": shape["layers"],
         "hidden": shape["hidden"],
@@ -907,6 +1182,9 @@ def main() -> None:
     budget_file = work / "budget.json"
     if budget_file.is_file():
         before = json.loads(budget_file.read_text())
+        # Work folders from before --category and --datasets held the disease runs.
+        before.setdefault("category", DEFAULT_CATEGORY)
+        before.setdefault("datasets", DEFAULT_DATASETS[DEFAULT_CATEGORY])
         if before != budget:
             changed = {k: (before.get(k), v) for k, v in budget.items() if before.get(k) != v}
             sys.exit(f"{work} holds runs of another budget ({changed}); use another --work")
@@ -930,7 +1208,13 @@ def main() -> None:
         if not train(run, work, timeout_s, log):
             continue
         evaluate(
-            run, work / run.name / "model.tar.gz", work / run.name / "test.json", args, work, log
+            run,
+            work / run.name / "model.tar.gz",
+            work / run.name / "test.json",
+            args,
+            work,
+            log,
+            predictions=work / run.name / "test.predictions.jsonl" if args.analyze else None,
         )
         if args.average_last > 0 and not run.peer and run.epoch_offset == 0:
             archive = average(run, work, args.average_last, timeout_s, log)
@@ -951,6 +1235,8 @@ def main() -> None:
         + [LS_SELECTED]
     )
     results["deltas"] = deltas(results)
+    if args.analyze:
+        results["analysis"] = analyse(runs, results, args, work, output_dir, log)
     results["date"] = datetime.date.today().isoformat()
     results["command"] = command
     results["budget"] = budget

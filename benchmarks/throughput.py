@@ -1,9 +1,9 @@
 """Training throughput of MTL-LS with 2 and 4 tasks against STL, same encoder, batches and data.
 
 Every configuration trains (forward, backward, optimizer step) on the SAME sentences, drawn from
-real corpora, in batches built by our `mixed_task` loader, each run in a fresh subprocess so that
-its peak RSS is its own; configurations are interleaved over rounds (A B C A B C ...) so that the
-load of this shared machine hits all alike, and the report gives medians and ratios to STL.
+real corpora, in batches built by our `bioner_mixed_task` loader, each run in a fresh subprocess so
+that its peak RSS is its own; configurations are interleaved over rounds (A B C A B C ...) so that
+the load of this shared machine hits all alike, and the report gives medians and ratios to STL.
 
 Besides wall time, each run reports its CPU time (less sensitive to other load on the machine)
 and wall time per phase (forward, backward, optimizer step), which separates the compute spent on
@@ -101,7 +101,7 @@ def run_one(args: argparse.Namespace) -> Dict[str, float]:
         vocab=vocab,
         params=Params(
             {
-                "type": "hierarchical_shared_tagger",
+                "type": "bioner_tagger",
                 "tasks": task_names,
                 "embedder": {"model_name": args.encoder, "max_length": 512, **split},
             }
@@ -109,7 +109,7 @@ def run_one(args: argparse.Namespace) -> Dict[str, float]:
     )
     optimizer = Optimizer.from_params(
         model_parameters=list(model.named_parameters()),
-        params=Params({"type": "layerwise_adamw", "lr": 3e-5}),
+        params=Params({"type": "bioner_layerwise_adamw", "lr": 3e-5}),
     )
 
     rows: Dict[str, int] = {}

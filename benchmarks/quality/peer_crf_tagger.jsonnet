@@ -7,17 +7,18 @@
 // layer-wise decay) and AllenNLP's plain bucket data loader.
 //
 // Settings as for training_config/stl.jsonnet (environment variables, defaults in
-// hsl_bioner/settings.py): HSL_BIONER_DATA, HSL_BIONER_ENCODER, HSL_BIONER_DATASET. Needs the
+// hsl_bioner/settings.py): HSL_BIONER_DATA, HSL_BIONER_ENCODER, HSL_BIONER_DATASET (a built-in
+// corpus or one of HSL_BIONER_CORPORA). Needs the
 // allennlp-models tagging package only (importing all of allennlp_models tries nltk downloads):
 //
 //   HSL_BIONER_ENCODER=models/all-MiniLM-L6-v2 allennlp train \
 //     benchmarks/quality/peer_crf_tagger.jsonnet -s runs/peer --include-package allennlp_models.tagging
 local bioner = import '../../training_config/lib/bioner.libsonnet';
-local datasets = import '../../training_config/lib/datasets.libsonnet';
+local corpora = import '../../training_config/lib/corpora.libsonnet';
 
-local dataset = bioner.named(datasets.corpora, bioner.setting('DATASET'));
+local dataset = bioner.named(corpora.list, bioner.setting('DATASET'));
 local encoder = bioner.encoder(bioner.setting('ENCODER'));
-local folder = bioner.setting('DATA') + '/' + dataset.folder + '/';
+local folder = corpora.folder(dataset, bioner.setting('DATA')) + '/';
 local seed = 13270;  // as training_config/lib/bioner.libsonnet
 local transformer = {
   type: 'pretrained_transformer_mismatched',
@@ -32,7 +33,7 @@ local transformer = {
   dataset_reader: {
     type: 'bioner_iob',
     token_indexers: { tokens: transformer },
-    type_map: { [dataset.entity_type]: datasets.category_types[dataset.category] },
+    type_map: dataset.type_map,
   },
   train_data_path: folder + 'train.tsv',
   validation_data_path: folder + 'devel.tsv',

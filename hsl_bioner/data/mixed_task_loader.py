@@ -4,6 +4,7 @@ import json
 import logging
 import math
 import random
+from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Union
 
 import torch
@@ -15,20 +16,21 @@ from allennlp.data.data_loaders.data_loader import DataLoader, TensorDict
 from allennlp.data.data_loaders.multitask_epoch_sampler import MultiTaskEpochSampler
 from allennlp.data.dataset_readers.multitask import MultiTaskDatasetReader
 from allennlp.data.instance import Instance
+from allennlp.data.samplers.bucket_batch_sampler import add_noise_to_value
 from allennlp.data.vocabulary import Vocabulary
 from allennlp.nn.util import distributed_device, move_to_device
 
 logger = logging.getLogger(__name__)
 
 
-@MultiTaskEpochSampler.register("temperature")
+@MultiTaskEpochSampler.register("bioner_temperature")
 class TemperatureSampler(MultiTaskEpochSampler):
     """Samples task t with probability proportional to ``size_t ** (1 / temperature)``.
 
     Temperature 1 is proportional sampling, a large temperature tends to uniform; values in between
     up-weight small data sets without starving the large ones.
 
-    Registered as a `MultiTaskEpochSampler` with name "temperature".
+    Registered as a `MultiTaskEpochSampler` with name "bioner_temperature".
 
     # Parameters
 
@@ -109,7 +111,7 @@ def _how_to_write_paths(tasks: List[str], path: str = "PATH", items: bool = True
     return f"{prefix}a JSON object, e.g. '{example}'."
 
 
-@DataLoader.register("mixed_task")
+@DataLoader.register("bioner_mixed_task")
 class MixedTaskDataLoader(DataLoader):
     """Reads one file per task with the task's reader and yields batches that mix tasks.
 
@@ -133,7 +135,17 @@ class MixedTaskDataLoader(DataLoader):
     and its schedulers neither bucket by length nor bound a batch's size in pieces. We reuse its
     `MultiTaskDatasetReader` (which stamps the task on each instance) and its epoch samplers.
 
-    Registered as a `DataLoader` with name "mixed_task".
+    Why not AllenNLP's `BucketBatchSampler` / `MaxTokensBatchSampler` for the batches (see
+    `_batches`): both measure an instance by ``len()`` of a field, which for the `tokens`
+    `TextField` is its number of WORDS, while what a batch costs, and what `max_pieces` bounds,
+    is its word PIECES after padding (the indexer's ``token_ids`` padding length; a word is one
+    piece or many). `MaxTokensBatchSampler` also has no `batch_size` cap (it passes -1), shuffles
+    its batches even when `shuffle` is false (validation), and yields an empty first batch when
+    the shortest instance alone exceeds `max_tokens`. Its budget rule is the one used here
+    (longest instance x instances, padding included), and so is the samplers' length noise
+    (`add_noise_to_value`, reused) and grouping (`lazy_groups_of`, reused).
+
+    Registered as a `DataLoader` with name "bioner_mixed_task".
 
     # Parameters
 
@@ -149,7 +161,7 @@ class MixedTaskDataLoader(DataLoader):
         longest instance), which bounds memory whatever the input: a very long sentence gets a
         batch of its own (its pieces are folded into segments by the encoder).
     sampler : `MultiTaskEpochSampler`, optional (default = `None`)
-        "uniform", "proportional", "weighted" (AllenNLP's) or "temperature"; see above.
+        "uniform", "proportional", "weighted" (AllenNLP's) or "bioner_temperature"; see above.
     instances_per_epoch : `int`, optional (default = `None`)
         Epoch size when a sampler is given (over all workers in distributed training).
     padding_noise : `float`, optional (default = `0.1`)
@@ -162,8 +174,18 @@ class MixedTaskDataLoader(DataLoader):
         `train_data_path` stops `allennlp train` before the first epoch instead of leaving that
         task's layers untrained; leave it false where one task's file may be read alone
         (validation, `allennlp evaluate`).
+    missing_data_help : `str`, optional (default = `None`)
+        A sentence added to the error when files are absent, saying where the corpora are
+        published and how to choose the data of a run (the configs in `training_config/` name
+        their settings); ``{present}`` in it becomes the comma-separated tasks whose files are
+        present.
     cuda_device : `Union[int, str, torch.device]`, optional (default = `None`)
         Set by the trainer; not usually given in a config.
+
+    Every local data file is checked when the loader is made, before anything is read (AllenNLP
+    makes the training, validation and test loaders before it reads any of them): absent files
+    are a `ConfigurationError` that lists every absent file with its task (and names the missing
+    folder), so that a multi-task run never starts on fewer data sets than configured.
     """
 
     def __init__(
@@ -177,11 +199,12 @@ class MixedTaskDataLoader(DataLoader):
         padding_noise: float = 0.1,
         shuffle: bool = True,
         require_all_tasks: bool = False,
+        missing_data_help: Optional[str] = None,
         cuda_device: Optional[Union[int, str, torch.device]] = None,
     ) -> None:
         if not isinstance(reader, MultiTaskDatasetReader):
             raise ConfigurationError(
-                "The mixed_task data loader needs a 'multitask' dataset reader "
+                "The bioner_mixed_task data loader needs a 'multitask' dataset reader "
                 "(one reader per task)."
             )
         if batch_size < 1:
@@ -198,6 +221,7 @@ class MixedTaskDataLoader(DataLoader):
                 f"{' and '.join(repr(task) for task in missing)} to the data paths "
                 "(train_data_path), or remove them from dataset_reader.readers and model.tasks."
             )
+        _check_data_files(self.data_paths, missing_data_help)
         self.batch_size = batch_size
         self.max_pieces = max_pieces
         self.sampler = sampler
@@ -301,10 +325,12 @@ class MixedTaskDataLoader(DataLoader):
         )
 
     def _batches(self, instances: List[Instance]) -> List[List[Instance]]:
-        def noisy(length: int) -> float:
-            return length + random.uniform(-1, 1) * self.padding_noise * length
-
-        keyed = [(noisy(self._num_pieces(instance)), i) for i, instance in enumerate(instances)]
+        """Sorted by noisy length in pieces, cut at `batch_size` instances or `max_pieces`
+        pieces (padding included), shuffled; why not AllenNLP's samplers: see the class."""
+        keyed = [
+            (add_noise_to_value(self._num_pieces(instance), self.padding_noise), i)
+            for i, instance in enumerate(instances)
+        ]
         order = [i for _, i in sorted(keyed)]
         if self.max_pieces is None:
             batches = [list(group) for group in lazy_groups_of(order, self.batch_size)]
@@ -351,6 +377,37 @@ class MixedTaskDataLoader(DataLoader):
             batches = _equalise_across_workers(batches)
         for batch in batches:
             yield move_to_device(Batch(batch).as_tensor_dict(), device)
+
+
+def _check_data_files(data_paths: Mapping[str, str], help_text: Optional[str]) -> None:
+    """Raises a `ConfigurationError` listing every absent local file of `data_paths`."""
+    # URLs (and whatever else cached_path fetches) are the reader's to find.
+    absent = {
+        task: str(path)
+        for task, path in data_paths.items()
+        if "://" not in str(path) and not Path(path).is_file()
+    }
+    if not absent:
+        return
+    lines = [
+        f"Data files absent for {len(absent)} of the {len(data_paths)} task(s); nothing was read:"
+    ]
+    lines += [f"  {task}: {path} ({_what_is_absent(Path(path))})" for task, path in absent.items()]
+    present = [task for task in data_paths if task not in absent]
+    if present:
+        lines.append(f"Present: {', '.join(present)}.")
+    if help_text:
+        lines.append(help_text.replace("{present}", ",".join(present)))
+    raise ConfigurationError("\n".join(lines))
+
+
+def _what_is_absent(path: Path) -> str:
+    folder = path.parent
+    if folder.is_dir():
+        return f"folder {folder} has no {path.name}"
+    if folder.parent.is_dir():
+        return f"no folder {folder.name} in {folder.parent}"
+    return f"no folder {folder.parent}"
 
 
 def _equalise_across_workers(batches: List[List[Instance]]) -> List[List[Instance]]:

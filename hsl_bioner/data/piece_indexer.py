@@ -26,7 +26,7 @@ class PieceIndexer(TokenIndexer):
     word (slower than the encoder itself on raw text), its folding lives in private methods, and
     the runtime needs the same pieces without torch.
 
-    Output, per sentence (padded by the batch; read by the "split_transformer_mismatched"
+    Output, per sentence (padded by the batch; read by the "bioner_split_transformer"
     embedder): ``token_ids`` and ``type_ids``, the folded piece sequence (every segment with its
     special tokens); ``wordpiece_mask``, true at its pieces; ``first_piece``, the position in it
     of each word's first piece; ``mask``, true for each word.

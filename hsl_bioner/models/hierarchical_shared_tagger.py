@@ -39,7 +39,7 @@ class _TaggingHead(torch.nn.Module):
         return self.projection(self.dropout(words))
 
 
-@Model.register("hierarchical_shared_tagger")
+@Model.register("bioner_tagger")
 class HierarchicalSharedTagger(Model):
     """A transformer-CRF tagger for several tasks (data sets) at once, with hierarchical sharing.
 
@@ -51,7 +51,7 @@ class HierarchicalSharedTagger(Model):
     - STL: one task.
     - MTL-XC: all tasks of a category in ONE group (every parameter shared; scores still per task).
     - MTL-LS: each task its own group, k = slicing rate x n; the lower layers initialised from an
-      MTL-XC archive (see the `from_archive` initializer).
+      MTL-XC archive (see the `bioner_from_archive` initializer).
 
     One way through the model serves training, evaluation and prediction: the rows of a batch are
     grouped once (`forward`) or sent through every selected group (`tag`); `emissions` runs the
@@ -60,7 +60,15 @@ class HierarchicalSharedTagger(Model):
     of `hsl_bioner_runtime.crf` (what the exported runtime runs); the results are scattered back
     to the rows once.
 
-    Registered as a `Model` with name "hierarchical_shared_tagger".
+    Why not AllenNLP's `MultiTaskModel` (backbone + heads): it maps one task to one head by name
+    (the instance's task selects the head called like it), so an MTL-XC group, one head shared
+    by several tasks, has no place in it; and while it loops over the heads it slices the nested
+    batch dicts in place (`make_inputs_for_task` writes each head's rows back into the
+    `TextFieldTensors` dict it was given), so the second head of a mixed batch gets rows picked
+    from the first head's slice, not from the batch. Here the shared part runs once on the whole
+    batch and each group's upper layers and head get fresh index selections of their own rows.
+
+    Registered as a `Model` with name "bioner_tagger".
 
     # Parameters
 
@@ -68,7 +76,7 @@ class HierarchicalSharedTagger(Model):
         Holds one tag namespace per group, named `<group>_labels` (see
         `hsl_bioner.data.task_groups.label_namespace`), coded in `label_encoding`.
     embedder : `Lazy[SplitTransformerEmbedder]`
-        The split encoder ("split_transformer_mismatched" parameters without `upper_stacks`, which
+        The split encoder ("bioner_split_transformer" parameters without `upper_stacks`, which
         this model fills in with the group names).
     tasks : `Sequence[str]`
         Names of the tasks (data sets), as stamped on instances by the multi-task reader.

@@ -15,7 +15,7 @@ from hsl_bioner.modules.split_transformer import is_shared_parameter
 PARTS = ("all", "shared")
 
 
-@Initializer.register("from_archive")
+@Initializer.register("bioner_from_archive")
 class ArchiveInitializer(PretrainedModelInitializer):
     """Copies parameters by name from a `model.tar.gz` written by `allennlp train`.
 
@@ -23,12 +23,12 @@ class ArchiveInitializer(PretrainedModelInitializer):
     that the archive was trained with the same encoder, and errors that say what to change instead
     of a bare `KeyError` when a parameter is missing.
 
-    For MTL-LS from an MTL-XC archive, copy the shared part: ``[[".*", {"type": "from_archive",
-    "archive_file": "runs/mtl_xc/model.tar.gz", "encoder": "xlnet-large-cased", "part":
-    "shared"}]]``. Parameters not copied keep their initialisation (the upper layers their
-    pre-trained weights, the CRFs random).
+    For MTL-LS from an MTL-XC archive, copy the shared part: ``[[".*", {"type":
+    "bioner_from_archive", "archive_file": "runs/mtl_xc/model.tar.gz", "encoder":
+    "xlnet-large-cased", "part": "shared"}]]``. Parameters not copied keep their initialisation
+    (the upper layers their pre-trained weights, the CRFs random).
 
-    Registered as an `Initializer` with name "from_archive".
+    Registered as an `Initializer` with name "bioner_from_archive".
 
     # Parameters
 

@@ -11,7 +11,7 @@ from hsl_bioner.modules.split_transformer import RowsOfStack, SplitTransformer
 from hsl_bioner_runtime.pieces import FoldLayout
 
 
-@TokenEmbedder.register("split_transformer_mismatched")
+@TokenEmbedder.register("bioner_split_transformer")
 class SplitTransformerEmbedder(TokenEmbedder):
     """Embeds the word pieces of the "bioner_pieces" indexer with a `SplitTransformer` and returns
     one vector per word, read at the word's first piece (the paper's "label gather"), for each
@@ -29,7 +29,7 @@ class SplitTransformerEmbedder(TokenEmbedder):
     `hsl_bioner.encoder_files`), its configuration comes from there and no pre-trained weights are
     read (the archive's weights replace them).
 
-    Registered as a `TokenEmbedder` with name "split_transformer_mismatched".
+    Registered as a `TokenEmbedder` with name "bioner_split_transformer".
 
     # Parameters
 

@@ -46,7 +46,7 @@ class BioNerPredictor(Predictor):
     # Parameters
 
     model : `Model`
-        A `hierarchical_shared_tagger`.
+        A `bioner_tagger` (`HierarchicalSharedTagger`).
     dataset_reader : `DatasetReader`
         The archive's reader (`multitask`, one IOB reader per task).
     tasks : `Sequence[str]`, optional (default = all tasks of the model)
@@ -112,7 +112,7 @@ class BioNerPredictor(Predictor):
             )
         if not isinstance(model, HierarchicalSharedTagger):
             raise ConfigurationError(
-                "The bioner predictor needs a hierarchical_shared_tagger, "
+                "The bioner predictor needs a bioner_tagger (HierarchicalSharedTagger), "
                 f"not {type(model).__name__}."
             )
         model_tasks: List[str] = list(model.tasks)

@@ -8,7 +8,7 @@ from allennlp.training.callbacks import TrainerCallback
 logger = logging.getLogger(__name__)
 
 
-@TrainerCallback.register("leave_process_group")
+@TrainerCallback.register("bioner_leave_process_group")
 class LeaveProcessGroupCallback(TrainerCallback):
     """Leaves the distributed process group when training ends (does nothing otherwise).
 
@@ -19,7 +19,7 @@ class LeaveProcessGroupCallback(TrainerCallback):
     peer" and no archive is written. Out of the group, it reads the whole test file and computes
     its metrics locally.
 
-    Registered as a `TrainerCallback` with name "leave_process_group".
+    Registered as a `TrainerCallback` with name "bioner_leave_process_group".
     """
 
     def on_end(self, trainer, metrics=None, epoch=None, is_primary=True, **kwargs) -> None:

@@ -36,7 +36,7 @@ class EncoderFilesCallback(TrainerCallback):
         embedders = [m for m in trainer.model.modules() if isinstance(m, SplitTransformerEmbedder)]
         if len(embedders) != 1:
             raise ConfigurationError(
-                f"bioner_encoder_files needs a model with one split_transformer_mismatched "
+                f"bioner_encoder_files needs a model with one bioner_split_transformer "
                 f"embedder; this one has {len(embedders)}."
             )
         embedder = embedders[0]

@@ -8,7 +8,7 @@ from allennlp.training.optimizers import AdamWOptimizer, Optimizer
 from hsl_bioner.modules.split_transformer import EMBEDDINGS_REGEX, layer_index, layer_regex
 
 
-@Optimizer.register("layerwise_adamw")
+@Optimizer.register("bioner_layerwise_adamw")
 class LayerwiseAdamWOptimizer(AdamWOptimizer):
     """AdamW where encoder layer ``l`` of ``n`` learns at ``lr * layer_decay ** (n - 1 - l)``
     and the embeddings at ``lr * layer_decay ** n``: lower layers move less (the paper: lr 3e-5,
@@ -18,7 +18,7 @@ class LayerwiseAdamWOptimizer(AdamWOptimizer):
     encoder depth (24-layer XLNet-Large, 6-layer MiniLM, the 4-layer test fixture) and any split;
     AllenNLP's `parameter_groups` regexes would need the layer count written into the config.
 
-    Registered as an `Optimizer` with name "layerwise_adamw".
+    Registered as an `Optimizer` with name "bioner_layerwise_adamw".
 
     # Parameters
 

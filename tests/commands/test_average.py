@@ -1,6 +1,6 @@
 """The paper's schedule as options: `allennlp bioner-average` (mean weights of the last N
-checkpoints) and continuing a finished run for more epochs (a `from_archive` initializer on every
-parameter, added with `-o`), on the fixture STL config (3 epochs, a few seconds)."""
+checkpoints) and continuing a finished run for more epochs (a `bioner_from_archive` initializer on
+every parameter, added with `-o`), on the fixture STL config (3 epochs, a few seconds)."""
 
 import json
 import subprocess
@@ -35,7 +35,7 @@ def continue_from(archive: str) -> dict:
     """The `-o` overrides that start a new run from every weight of a finished run's archive."""
     return {
         "model.initializer": {
-            "regexes": [[".*", {"type": "from_archive", "archive_file": archive}]]
+            "regexes": [[".*", {"type": "bioner_from_archive", "archive_file": archive}]]
         },
         "vocabulary": {"type": "from_files", "directory": archive},
     }

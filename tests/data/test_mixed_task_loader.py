@@ -189,3 +189,28 @@ def test_every_piece_of_cut_json_is_refused_and_valid_json_is_a_dict():
     assert parse_data_paths(valid, ["disease_a", "disease_b"]) == {"disease_a": "a.tsv"}
     with pytest.raises(ConfigurationError, match="the readers are for disease_a, disease_b"):
         parse_data_paths({"NCBI-disease": "a.tsv"}, ["disease_a", "disease_b"])
+
+
+def test_absent_files_are_all_named_before_anything_is_read(tmp_path):
+    (tmp_path / "half").mkdir()
+    paths = {
+        "disease_a": str(tmp_path / "half" / "train.tsv"),
+        "disease_b": str(tmp_path / "gone" / "train.tsv"),
+    }
+    with pytest.raises(ConfigurationError) as error:
+        MixedTaskDataLoader(_reader(), paths, missing_data_help="Use X={present} instead.")
+    message = str(error.value)
+    assert "Data files absent for 2 of the 2 task(s); nothing was read:" in message
+    assert f"disease_a: {paths['disease_a']} (folder {tmp_path / 'half'} has no train.tsv)" in (
+        message
+    )
+    assert f"disease_b: {paths['disease_b']} (no folder gone in {tmp_path})" in message
+    assert "Present:" not in message and message.endswith("Use X= instead.")
+    with pytest.raises(ConfigurationError) as error:
+        MixedTaskDataLoader(
+            _reader(),
+            {"disease_a": PATHS["disease_a"], "disease_b": paths["disease_b"]},
+            missing_data_help="Use X={present} instead.",
+        )
+    assert "1 of the 2" in str(error.value)
+    assert str(error.value).endswith("Present: disease_a.\nUse X=disease_a instead.")

@@ -119,7 +119,7 @@ def test_a_file_that_is_not_a_model_archive_is_named_with_what_it_should_be(
 ):
     path = make(tmp_path)
     # Through the registered name, as a config builds it.
-    params = Params({"type": "from_archive", "archive_file": str(path)})
+    params = Params({"type": "bioner_from_archive", "archive_file": str(path)})
     with pytest.raises(ConfigurationError) as error:
         Initializer.from_params(params)
     message = str(error.value)

@@ -43,7 +43,7 @@ def test_each_layer_learns_at_its_decayed_rate_and_the_heads_at_head_lr(config, 
     optimizer = Optimizer.from_params(
         model_parameters=named,
         params=Params(
-            {"type": "layerwise_adamw", "lr": LR, "layer_decay": DECAY, "head_lr": HEAD_LR}
+            {"type": "bioner_layerwise_adamw", "lr": LR, "layer_decay": DECAY, "head_lr": HEAD_LR}
         ),
     )
     lr_of = {}
