@@ -13,7 +13,7 @@ if sys.version_info[:2] != (3, 10):
         f"hsl-bioner needs Python 3.10 (found {sys.version_info[0]}.{sys.version_info[1]}): "
         "allennlp 2.10.1 pins torch 1.12 and transformers < 4.21, which have no wheels for "
         "Python 3.11 or newer. Create the environment with a Python 3.10 interpreter, e.g. "
-        "`make venv PYTHON=/path/to/python3.10`."
+        "`make venv PYTHON310=/path/to/python3.10`."
     )
 
 setup(
