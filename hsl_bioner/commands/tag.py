@@ -5,7 +5,8 @@ tagging large inputs and document files needs: PubTator and BioC input (`--input
 detected from the file by default), BioC output (one collection per file), a progress bar, one
 output record for EVERY input document (`allennlp predict` skips blank lines, so its outputs can
 drift out of line with the inputs), errors that name the input line, and the output format, task
-selection and int8 switch as plain flags.
+selection, int8 switch and backend (`--backend onnx`: the archive's exported ONNX graphs run by
+the runtime's `Tagger`; the same records) as plain flags.
 
 The flags, reading, batching and writing are the runtime core's
 (`hsl_bioner_runtime.command_line`, shared with the runtime's own `bioner-tag`): files of lines
@@ -17,10 +18,13 @@ document before it has been written and flushed.
 import argparse
 import logging
 from contextlib import ExitStack
+from pathlib import Path
 
 from allennlp.commands.subcommand import Subcommand
+from allennlp.common.checks import ConfigurationError
 from allennlp.predictors import Predictor
 
+from hsl_bioner.predictors.bioner import BACKENDS
 from hsl_bioner_runtime.command_line import (
     add_input_arguments,
     open_input,
@@ -56,13 +60,38 @@ class TagDocuments(Subcommand):
             default=-1,
             help="GPU index, or -1 for the CPU",
         )
+        subparser.add_argument(
+            "--backend",
+            choices=BACKENDS,
+            default="torch",
+            help="torch (the model) or onnx (its exported graphs, run by hsl_bioner_runtime; "
+            "the archive is exported on first use into $HSL_BIONER_CACHE, default "
+            "~/.cache/hsl_bioner, unless --export-dir names its export)",
+        )
+        subparser.add_argument(
+            "--export-dir",
+            help="with --backend onnx: the archive's `allennlp bioner-export` folder (with "
+            "--int8, its int8 export)",
+        )
         subparser.set_defaults(func=_tag_from_args)
         return subparser
 
 
 def _tag_from_args(args: argparse.Namespace) -> None:
+    if args.export_dir is not None and args.backend != "onnx":
+        raise ConfigurationError("--export-dir only applies with --backend onnx.")
+    if args.backend == "onnx" and args.cuda_device >= 0:
+        raise ConfigurationError("--backend onnx runs on the CPU; leave --cuda-device at -1.")
     with ExitStack() as stack:
         source = open_input(args, stack)
+        if args.backend == "onnx":
+            # No torch model is loaded: the graphs are the archive's export (made on first use).
+            from hsl_bioner.predictors.onnx_backend import cached_archive_export, load_tagger
+
+            folder = args.export_dir or cached_archive_export(args.archive_file, args.int8)
+            tagger = load_tagger(Path(folder), args.int8, args.tasks, 32, args.merge)
+            run_tagging(tagger.tag_documents, source, args, stack)
+            return
         predictor = Predictor.from_path(
             args.archive_file,
             "bioner",

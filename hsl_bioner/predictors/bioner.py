@@ -1,6 +1,7 @@
 """Raw text in, entities with character offsets out."""
 
-from typing import Dict, List, Optional, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -17,8 +18,14 @@ from hsl_bioner_runtime.crf import Tagging
 from hsl_bioner_runtime.entities import MERGE_RULES
 from hsl_bioner_runtime.formats.lines import load_line
 from hsl_bioner_runtime.formats.writers import OUTPUT_FORMATS, RECORD_FORMATS, document_writer
-from hsl_bioner_runtime.tagging import select_tasks, tag_documents
+from hsl_bioner_runtime.tagging import SentenceTagger, select_tasks, tag_documents
 from hsl_bioner_runtime.text import TextTokenizer
+
+if TYPE_CHECKING:
+    from hsl_bioner_runtime.tagger import Tagger
+
+BACKENDS = ("torch", "onnx")
+"""What tags the sentences: the torch model, or its exported ONNX graphs."""
 
 
 @Predictor.register("bioner")
@@ -71,6 +78,15 @@ class BioNerPredictor(Predictor):
         must exist in the encoder, and giving them without `int8` is an error.
     frozen : `bool`, optional (default = `True`)
         Put the model in evaluation mode.
+    backend : `str`, optional (default = `"torch"`)
+        What tags a batch of sentences: "torch" (the model) or "onnx" (its exported ONNX graphs
+        run by `hsl_bioner_runtime.Tagger`, on the CPU, with as many threads as torch uses; the
+        records are built by the same code). With "onnx", `int8` means an int8 export.
+    export_dir : `str`, optional (default = `None`)
+        With backend "onnx": the `allennlp bioner-export` folder of this model (with `int8`, its
+        int8 export). Without it the model is exported on first use into a cache
+        (`hsl_bioner.predictors.onnx_backend`: ``$HSL_BIONER_CACHE``, default
+        ``~/.cache/hsl_bioner``), keyed by the model's SHA-256.
 
     Every argument is checked here: a wrong type or value is a `ConfigurationError` naming it
     (``"int8": "false"``, a string, is not taken for a boolean).
@@ -87,10 +103,18 @@ class BioNerPredictor(Predictor):
         int8: bool = False,
         int8_fp32_layers: Optional[Sequence[int]] = None,
         frozen: bool = True,
+        backend: str = "torch",
+        export_dir: Optional[str] = None,
     ) -> None:
         _check_flag("frozen", frozen)
         _check_flag("int8", int8)
         super().__init__(model, dataset_reader, frozen)
+        _check_choice("backend", backend, BACKENDS)
+        if export_dir is not None:
+            if backend != "onnx":
+                raise ConfigurationError("export_dir only applies with backend: onnx.")
+            if not isinstance(export_dir, str):
+                raise ConfigurationError(f"export_dir must be a folder path, got {export_dir!r}.")
         if output_format in OUTPUT_FORMATS and output_format not in RECORD_FORMATS:
             raise ConfigurationError(
                 f"output_format {output_format!r}: BioC output is one collection per file, not a "
@@ -117,6 +141,11 @@ class BioNerPredictor(Predictor):
         except ValueError as error:
             raise ConfigurationError(str(error)) from None
         if int8_fp32_layers is not None:
+            if backend == "onnx":
+                raise ConfigurationError(
+                    "int8_fp32_layers applies to the torch backend; an int8 export keeps the "
+                    "layers in fp32 that `allennlp bioner-export --int8` chose."
+                )
             if not int8:
                 raise ConfigurationError(
                     "int8_fp32_layers only applies with int8: true (it names the encoder layers "
@@ -134,11 +163,17 @@ class BioNerPredictor(Predictor):
         self.merge = merge
         self.tokenizer = TextTokenizer()
         self._dumped = 0  # records written by `dump_line`: the default id of the next one - 1
-        if int8:
-            if self.cuda_device >= 0:
-                raise ConfigurationError(
-                    "int8 prediction runs on the CPU; leave cuda_device at -1."
-                )
+        if (int8 or backend == "onnx") and self.cuda_device >= 0:
+            raise ConfigurationError(
+                f"{'int8' if int8 else 'ONNX'} prediction runs on the CPU; leave cuda_device at -1."
+            )
+        self.backend = backend
+        self._tag_batch: SentenceTagger = self._tag_sentences
+        if backend == "onnx":
+            self._tag_batch = _onnx_tagger(
+                model, dataset_reader, export_dir, int8, self.tasks, max_sentences_per_batch, merge
+            ).tag_sentences
+        elif int8:
             quantize_split_transformer(model.embedder.split, int8_fp32_layers)
 
     def load_line(self, line: str) -> JsonDict:
@@ -167,7 +202,7 @@ class BioNerPredictor(Predictor):
         # walking it with `sanitize` cost as much as the CRF decoding.
         return tag_documents(
             [sanitize(document) for document in inputs],
-            self._tag_sentences,
+            self._tag_batch,
             self.tasks,
             self.tokenizer,
             self._model.label_encoding,
@@ -178,7 +213,7 @@ class BioNerPredictor(Predictor):
     def _tag_sentences(
         self, sentences: List[List[str]], tasks: Sequence[str]
     ) -> Dict[str, List[Tagging]]:
-        """The `SentenceTagger` of this predictor: one batch through the torch model."""
+        """The `SentenceTagger` of the torch backend: one batch through the model."""
         instances = []
         for words in sentences:
             instance = self._reader.text_to_instance(words)
@@ -188,6 +223,29 @@ class BioNerPredictor(Predictor):
         tensors = move_to_device(Batch(instances).as_tensor_dict(), self.cuda_device)
         with torch.no_grad():
             return self._model.tag(tensors["tokens"], tasks)
+
+
+def _onnx_tagger(
+    model: HierarchicalSharedTagger,
+    reader: DatasetReader,
+    export_dir: Optional[str],
+    int8: bool,
+    tasks: Sequence[str],
+    batch_size: int,
+    merge: str,
+) -> "Tagger":
+    """The runtime's tagger of `export_dir`, or of the model's cached export."""
+    # Imported here: onnxruntime and the exporter load only for backend onnx.
+    from hsl_bioner.predictors.onnx_backend import cached_model_export, load_tagger
+
+    folder = Path(export_dir) if export_dir else cached_model_export(model, reader, int8)
+    tagger = load_tagger(folder, int8, tasks, batch_size, merge)
+    if tagger.model.label_encoding != model.label_encoding:
+        raise ConfigurationError(
+            f"backend onnx: {folder} codes tags in {tagger.model.label_encoding}, the model in "
+            f"{model.label_encoding}: export_dir is another model's export."
+        )
+    return tagger
 
 
 def _check_flag(name: str, value: object) -> None:
@@ -218,4 +276,3 @@ def _check_layers(layers: object, num_layers: int) -> None:
                 f"int8_fp32_layers: layer {index} does not exist; this encoder has {num_layers} "
                 f"layers (0 to {num_layers - 1}, or -1 to -{num_layers} from the top)."
             )
-
