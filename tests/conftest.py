@@ -114,3 +114,26 @@ def tiny_bert_runs(tmp_path_factory) -> Dict[str, Path]:
         config.write_text(json.dumps(params))
         run_allennlp(["train", str(config), "-s", str(runs / name)])
     return {name: runs / name for name in ("stl", "mtl_ls")}
+
+
+@pytest.fixture(scope="session")
+def fixture_archives(fixture_runs, tiny_bert_runs) -> Dict[str, Path]:
+    """The archives of the tiny XLNet and tiny BERT, STL and MTL-LS, fixture runs."""
+    return {
+        "xlnet_stl": fixture_runs["stl"] / "model.tar.gz",
+        "xlnet_mtl_ls": fixture_runs["mtl_ls"] / "model.tar.gz",
+        "bert_stl": tiny_bert_runs["stl"] / "model.tar.gz",
+        "bert_mtl_ls": tiny_bert_runs["mtl_ls"] / "model.tar.gz",
+    }
+
+
+def assert_same_entities(expected: List[Dict], found: List[Dict]) -> None:
+    """Two taggers' records of the same documents: exactly the same tags, entity spans, types and
+    tasks; scores within 1e-3."""
+    assert len(expected) == len(found)
+    for ours, theirs in zip(expected, found):
+        assert [s["tags"] for s in ours["sentences"]] == [s["tags"] for s in theirs["sentences"]]
+        spans = [(e["start"], e["end"], e["type"], e["task"]) for e in ours["entities"]]
+        assert spans == [(e["start"], e["end"], e["type"], e["task"]) for e in theirs["entities"]]
+        for a, b in zip(ours["entities"], theirs["entities"]):
+            assert a["score"] == pytest.approx(b["score"], abs=1e-3)

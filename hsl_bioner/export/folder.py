@@ -39,9 +39,10 @@ from hsl_bioner.export.quantize import (
     quantize_graph,
 )
 from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger, _entity_types
-from hsl_bioner.predictors.bioner import _check_layers, _check_tasks
+from hsl_bioner.predictors.bioner import _check_layers
 from hsl_bioner_runtime import folder as layout
 from hsl_bioner_runtime.pieces import PieceEncoder
+from hsl_bioner_runtime.tagging import select_tasks
 from hsl_bioner_runtime.text import TextTokenizer
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,10 @@ def export_archive(
         )
     archive = _load(archive_file)
     model = archive.model
-    selected = list(model.tasks) if tasks is None else _check_tasks(tasks, list(model.tasks))
+    try:
+        selected = select_tasks(tasks, list(model.tasks))
+    except ValueError as error:
+        raise ExportError(str(error)) from None
     pieces = _piece_encoder(archive.dataset_reader, archive_file)
     int8_settings = None
     if int8:

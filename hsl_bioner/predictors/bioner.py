@@ -1,27 +1,31 @@
 """Raw text in, entities with character offsets out."""
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.util import JsonDict, sanitize
 from allennlp.data import Batch, DatasetReader
 from allennlp.data.dataset_readers import MultiTaskDatasetReader
-from allennlp.data.tokenizers import Token
 from allennlp.models import Model
 from allennlp.nn.util import move_to_device
 from allennlp.predictors.predictor import Predictor
 
 from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger
 from hsl_bioner.modules.quantization import quantize_split_transformer
-from hsl_bioner_runtime.entities import MERGE_RULES, document_record
-from hsl_bioner_runtime.formats.documents import document_sentences
+from hsl_bioner_runtime.crf import Tagging
+from hsl_bioner_runtime.entities import MERGE_RULES
 from hsl_bioner_runtime.formats.lines import load_line
 from hsl_bioner_runtime.formats.writers import OUTPUT_FORMATS, RECORD_FORMATS, document_writer
-from hsl_bioner_runtime.text import TextToken, TextTokenizer
+from hsl_bioner_runtime.tagging import SentenceTagger, select_tasks, tag_documents
+from hsl_bioner_runtime.text import TextTokenizer
 
-# Per sentence and task: the tags and the marginal probability of each.
-TaggedSentence = Dict[str, Tuple[List[str], List[float]]]
+if TYPE_CHECKING:
+    from hsl_bioner_runtime.tagger import Tagger
+
+BACKENDS = ("torch", "onnx")
+"""What tags the sentences: the torch model, or its exported ONNX graphs."""
 
 
 @Predictor.register("bioner")
@@ -74,6 +78,15 @@ class BioNerPredictor(Predictor):
         must exist in the encoder, and giving them without `int8` is an error.
     frozen : `bool`, optional (default = `True`)
         Put the model in evaluation mode.
+    backend : `str`, optional (default = `"torch"`)
+        What tags a batch of sentences: "torch" (the model) or "onnx" (its exported ONNX graphs
+        run by `hsl_bioner_runtime.Tagger`, on the CPU, with as many threads as torch uses; the
+        records are built by the same code). With "onnx", `int8` means an int8 export.
+    export_dir : `str`, optional (default = `None`)
+        With backend "onnx": the `allennlp bioner-export` folder of this model (with `int8`, its
+        int8 export). Without it the model is exported on first use into a cache
+        (`hsl_bioner.predictors.onnx_backend`: ``$HSL_BIONER_CACHE``, default
+        ``~/.cache/hsl_bioner``), keyed by the model's SHA-256.
 
     Every argument is checked here: a wrong type or value is a `ConfigurationError` naming it
     (``"int8": "false"``, a string, is not taken for a boolean).
@@ -90,10 +103,18 @@ class BioNerPredictor(Predictor):
         int8: bool = False,
         int8_fp32_layers: Optional[Sequence[int]] = None,
         frozen: bool = True,
+        backend: str = "torch",
+        export_dir: Optional[str] = None,
     ) -> None:
         _check_flag("frozen", frozen)
         _check_flag("int8", int8)
         super().__init__(model, dataset_reader, frozen)
+        _check_choice("backend", backend, BACKENDS)
+        if export_dir is not None:
+            if backend != "onnx":
+                raise ConfigurationError("export_dir only applies with backend: onnx.")
+            if not isinstance(export_dir, str):
+                raise ConfigurationError(f"export_dir must be a folder path, got {export_dir!r}.")
         if output_format in OUTPUT_FORMATS and output_format not in RECORD_FORMATS:
             raise ConfigurationError(
                 f"output_format {output_format!r}: BioC output is one collection per file, not a "
@@ -115,9 +136,16 @@ class BioNerPredictor(Predictor):
                 "The bioner predictor needs a bioner_tagger (HierarchicalSharedTagger), "
                 f"not {type(model).__name__}."
             )
-        model_tasks: List[str] = list(model.tasks)
-        self.tasks = model_tasks if tasks is None else _check_tasks(tasks, model_tasks)
+        try:
+            self.tasks = select_tasks(tasks, list(model.tasks))
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
         if int8_fp32_layers is not None:
+            if backend == "onnx":
+                raise ConfigurationError(
+                    "int8_fp32_layers applies to the torch backend; an int8 export keeps the "
+                    "layers in fp32 that `allennlp bioner-export --int8` chose."
+                )
             if not int8:
                 raise ConfigurationError(
                     "int8_fp32_layers only applies with int8: true (it names the encoder layers "
@@ -135,11 +163,17 @@ class BioNerPredictor(Predictor):
         self.merge = merge
         self.tokenizer = TextTokenizer()
         self._dumped = 0  # records written by `dump_line`: the default id of the next one - 1
-        if int8:
-            if self.cuda_device >= 0:
-                raise ConfigurationError(
-                    "int8 prediction runs on the CPU; leave cuda_device at -1."
-                )
+        if (int8 or backend == "onnx") and self.cuda_device >= 0:
+            raise ConfigurationError(
+                f"{'int8' if int8 else 'ONNX'} prediction runs on the CPU; leave cuda_device at -1."
+            )
+        self.backend = backend
+        self._tag_batch: SentenceTagger = self._tag_sentences
+        if backend == "onnx":
+            self._tag_batch = _onnx_tagger(
+                model, dataset_reader, export_dir, int8, self.tasks, max_sentences_per_batch, merge
+            ).tag_sentences
+        elif int8:
             quantize_split_transformer(model.embedder.split, int8_fp32_layers)
 
     def load_line(self, line: str) -> JsonDict:
@@ -163,51 +197,55 @@ class BioNerPredictor(Predictor):
         return self.predict_batch_json([inputs])[0]
 
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
-        documents = [self._sentences_of(document) for document in inputs]
-        tagged = self._tag([sentence for sentences in documents for sentence in sentences])
-        outputs = []
-        first = 0
-        for document, sentences in zip(inputs, documents):
-            last = first + len(sentences)
-            # Only the passed-through input keys can hold non-JSON values (numpy scalars from a
-            # Python caller): everything the record adds is built from str, int and float
-            # already, and walking it with `sanitize` cost as much as the CRF decoding.
-            outputs.append(
-                document_record(
-                    sanitize(document),
-                    sentences,
-                    tagged[first:last],
-                    self._model.label_encoding,
-                    self.merge,
-                )
-            )
-            first = last
-        return outputs
+        # Only the passed-through input keys can hold non-JSON values (numpy scalars from a Python
+        # caller): everything the record adds is built from str, int and float already, and
+        # walking it with `sanitize` cost as much as the CRF decoding.
+        return tag_documents(
+            [sanitize(document) for document in inputs],
+            self._tag_batch,
+            self.tasks,
+            self.tokenizer,
+            self._model.label_encoding,
+            self.merge,
+            self.max_sentences_per_batch,
+        )
 
-    def _sentences_of(self, document: JsonDict) -> List[List[TextToken]]:
-        if not isinstance(document.get("text"), str):
-            raise ValueError(f"Input needs a string 'text', got {str(document)[:80]!r}")
-        return document_sentences(self.tokenizer, document)
+    def _tag_sentences(
+        self, sentences: List[List[str]], tasks: Sequence[str]
+    ) -> Dict[str, List[Tagging]]:
+        """The `SentenceTagger` of the torch backend: one batch through the model."""
+        instances = []
+        for words in sentences:
+            instance = self._reader.text_to_instance(words)
+            self._reader.apply_token_indexers(instance)
+            instance.index_fields(self._model.vocab)
+            instances.append(instance)
+        tensors = move_to_device(Batch(instances).as_tensor_dict(), self.cuda_device)
+        with torch.no_grad():
+            return self._model.tag(tensors["tokens"], tasks)
 
-    def _tag(self, sentences: List[List[Token]]) -> List[TaggedSentence]:
-        """Tags sentences with every selected task in length-sorted batches (little padding);
-        results in input order."""
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-        results: List[TaggedSentence] = [{} for _ in sentences]
-        for begin in range(0, len(order), self.max_sentences_per_batch):
-            rows = order[begin : begin + self.max_sentences_per_batch]
-            instances = []
-            for i in rows:
-                instance = self._reader.text_to_instance([t.text for t in sentences[i]])
-                self._reader.apply_token_indexers(instance)
-                instance.index_fields(self._model.vocab)
-                instances.append(instance)
-            tensors = move_to_device(Batch(instances).as_tensor_dict(), self.cuda_device)
-            with torch.no_grad():
-                by_task = self._model.tag(tensors["tokens"], self.tasks)
-            for j, i in enumerate(rows):
-                results[i] = {task: by_task[task][j] for task in self.tasks}
-        return results
+
+def _onnx_tagger(
+    model: HierarchicalSharedTagger,
+    reader: DatasetReader,
+    export_dir: Optional[str],
+    int8: bool,
+    tasks: Sequence[str],
+    batch_size: int,
+    merge: str,
+) -> "Tagger":
+    """The runtime's tagger of `export_dir`, or of the model's cached export."""
+    # Imported here: onnxruntime and the exporter load only for backend onnx.
+    from hsl_bioner.predictors.onnx_backend import cached_model_export, load_tagger
+
+    folder = Path(export_dir) if export_dir else cached_model_export(model, reader, int8)
+    tagger = load_tagger(folder, int8, tasks, batch_size, merge)
+    if tagger.model.label_encoding != model.label_encoding:
+        raise ConfigurationError(
+            f"backend onnx: {folder} codes tags in {tagger.model.label_encoding}, the model in "
+            f"{model.label_encoding}: export_dir is another model's export."
+        )
+    return tagger
 
 
 def _check_flag(name: str, value: object) -> None:
@@ -219,32 +257,6 @@ def _check_flag(name: str, value: object) -> None:
 def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
     if not isinstance(value, str) or value not in choices:
         raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
-
-
-def _check_tasks(tasks: object, model_tasks: List[str]) -> List[str]:
-    """The selected tasks as a list; a `ConfigurationError` for a string (whose characters would
-    be read as task names), an empty list, duplicates or unknown names."""
-    if isinstance(tasks, str) or not isinstance(tasks, Sequence):
-        raise ConfigurationError(
-            f"tasks must be a list of task names, e.g. [{model_tasks[0]!r}], got {tasks!r}; "
-            f"this model has {', '.join(model_tasks)}."
-        )
-    selected = list(tasks)
-    if not selected:
-        raise ConfigurationError(
-            f"tasks is empty; leave it out to run all of {', '.join(model_tasks)}."
-        )
-    if not all(isinstance(task, str) for task in selected):
-        raise ConfigurationError(f"tasks must be task names (strings), got {selected!r}.")
-    repeated = sorted({task for task in selected if selected.count(task) > 1})
-    if repeated:
-        raise ConfigurationError(f"tasks names {', '.join(repeated)} more than once.")
-    unknown = sorted(set(selected) - set(model_tasks))
-    if unknown:
-        raise ConfigurationError(
-            f"Unknown task(s) {', '.join(unknown)}; this model has {', '.join(model_tasks)}."
-        )
-    return selected
 
 
 def _check_layers(layers: object, num_layers: int) -> None:
@@ -264,4 +276,3 @@ def _check_layers(layers: object, num_layers: int) -> None:
                 f"int8_fp32_layers: layer {index} does not exist; this encoder has {num_layers} "
                 f"layers (0 to {num_layers - 1}, or -1 to -{num_layers} from the top)."
             )
-
