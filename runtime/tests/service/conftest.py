@@ -1,11 +1,16 @@
-"""A stand-in for `Tagger` in the service's tests: the same records (`document_record`, merge
-rule ``none``), its entities found by rules instead of ONNX graphs, so that a test controls
-exactly when a call ends (`gate`) and sees every call (`calls`)."""
+"""Fixtures of the service's tests: `RuleTagger`, a stand-in for `Tagger` (the same records, from
+`document_record`, its entities found by rules instead of ONNX graphs, so that a test controls
+exactly when a call ends and sees every call), and the service of one."""
+import contextlib
 import threading
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+import pytest
+from starlette.testclient import TestClient
+
 from hsl_bioner_runtime.entities import document_record
 from hsl_bioner_runtime.formats.documents import document_sentences
+from hsl_bioner_runtime.service.app import create_app
 from hsl_bioner_runtime.text import TextTokenizer
 
 DISEASE_WORDS = {"cancer", "disease", "tumour", "tumor", "syndrome"}
@@ -13,19 +18,30 @@ DISEASE_WORDS = {"cancer", "disease", "tumour", "tumor", "syndrome"}
 
 class RuleTagger:
     """Task ``disease``: a word of `DISEASE_WORDS` and the word before it (``breast cancer``);
-    task ``gene``: a word of capitals and digits with a digit (``BRCA1``); task ``chemical``: a
-    word ending in ``-ine`` (``cocaine``), also tagged Disease-free. A word that is both (a
-    capital word before "syndrome") is found by two tasks, so merge rules matter.
+    task ``gene``: a word of capitals and digits with a digit (``BRCA1``), and a capitalised
+    word before "syndrome" as a Disease (``Down`` of ``Down syndrome``: a Disease of two tasks
+    overlapping, so that merge rules matter); task ``chemical``: a word ending in ``-ine``.
 
     # Parameters
 
+    tasks : `Sequence[str]`, optional (default = every task, in `TASKS` order)
+        The tasks tagged, in this order (as `Tagger.load(tasks=...)`).
+    merge : `str`, optional (default = `"none"`)
+        The merge rule of the records (as `Tagger.load(merge=...)`).
     gate : `threading.Event`, optional
         When given, every call waits for it to be set before tagging.
     """
 
-    tasks = ("disease", "gene", "chemical")
+    TASKS = ("disease", "gene", "chemical")
 
-    def __init__(self, gate: Optional[threading.Event] = None) -> None:
+    def __init__(
+        self,
+        tasks: Optional[Sequence[str]] = None,
+        merge: str = "none",
+        gate: Optional[threading.Event] = None,
+    ) -> None:
+        self.tasks = tuple(tasks or self.TASKS)
+        self.merge = merge
         self.gate = gate
         self.calls: List[int] = []  # documents per call
         self.started = threading.Event()
@@ -40,16 +56,13 @@ class RuleTagger:
         for document in documents:
             sentences = document_sentences(self._tokenizer, document)
             tagged = [self._tag_sentence([t.text for t in tokens]) for tokens in sentences]
-            records.append(document_record(document, sentences, tagged, "BIO", "none"))
+            records.append(document_record(document, sentences, tagged, "BIO", self.merge))
         return records
 
     def describe(self) -> Dict[str, Any]:
+        types = {"disease": ["Disease"], "gene": ["Gene", "Disease"], "chemical": ["Chemical"]}
         return {
-            "tasks": {
-                "disease": {"group": "g0", "types": ["Disease"]},
-                "gene": {"group": "g1", "types": ["Gene"]},
-                "chemical": {"group": "g1", "types": ["Chemical"]},
-            },
+            "tasks": {task: {"group": task, "types": types[task]} for task in self.tasks},
             "encoder": {"family": "rules", "name": "rule-tagger"},
             "precision": "fp32",
             "versions": {},
@@ -74,8 +87,39 @@ class RuleTagger:
         for i in range(1, n):
             if words[i].lower() == "syndrome" and words[i - 1][:1].isupper():
                 gene[i - 1] = "B-Disease"
-        return {
+        found = {
             "disease": (disease, [0.9] * n),
             "gene": (gene, [0.8] * n),
             "chemical": (chemical, [0.7] * n),
         }
+        return {task: found[task] for task in self.tasks}
+
+
+@pytest.fixture
+def rule_tagger_class():
+    """`RuleTagger`, for tests that build their own (test modules cannot import conftest)."""
+    return RuleTagger
+
+
+@pytest.fixture
+def serve():
+    """Builds the service of a tagger (keyword arguments: `create_app`'s) and opens a
+    `TestClient` on it (its lifespan, so the batching worker, runs): ``serve(tagger, **kw)``."""
+    with contextlib.ExitStack() as stack:
+
+        def open_client(tagger, **settings):
+            app = create_app(tagger, tagger.tasks, **settings)
+            return stack.enter_context(TestClient(app))
+
+        yield open_client
+
+
+@pytest.fixture
+def rule_tagger() -> RuleTagger:
+    return RuleTagger()
+
+
+@pytest.fixture
+def client(serve, rule_tagger):
+    """The service of `rule_tagger` (fast, no ONNX), body limit 4096 bytes."""
+    return serve(rule_tagger, max_body_bytes=4096)
