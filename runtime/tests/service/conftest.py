@@ -2,10 +2,13 @@
 `document_record`, its entities found by rules instead of ONNX graphs, so that a test controls
 exactly when a call ends and sees every call), and the service of one."""
 import contextlib
+import socket
 import threading
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+import time
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import pytest
+import uvicorn
 from starlette.testclient import TestClient
 
 from hsl_bioner_runtime.entities import document_record
@@ -123,3 +126,35 @@ def rule_tagger() -> RuleTagger:
 def client(serve, rule_tagger):
     """The service of `rule_tagger` (fast, no ONNX), body limit 4096 bytes."""
     return serve(rule_tagger, max_body_bytes=4096)
+
+
+@contextlib.contextmanager
+def live_server(app) -> Iterator[str]:
+    """`app` served by uvicorn on a free port of 127.0.0.1 in a thread: yields its URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def serve_live():
+    """Serves a tagger over HTTP (keyword arguments: `create_app`'s): ``serve_live(tagger)``
+    gives the URL."""
+    with contextlib.ExitStack() as stack:
+
+        def open_server(tagger, **settings):
+            return stack.enter_context(live_server(create_app(tagger, tagger.tasks, **settings)))
+
+        yield open_server

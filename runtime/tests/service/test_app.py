@@ -90,7 +90,7 @@ def test_tasks_and_merge_are_those_of_a_tagger_loaded_with_them(
         == expected
 
 
-def test_record_for_breaks_ties_as_the_tagger_does(rule_tagger_class):
+def test_record_for_every_rule_is_the_taggers_record(rule_tagger_class):
     # "Down" is a Disease of the gene task inside the disease task's "Down syndrome".
     documents = [{"text": "Down syndrome. Down syndrome."}]
     none = rule_tagger_class().tag_documents(documents)[0]

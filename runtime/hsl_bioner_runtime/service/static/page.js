@@ -155,11 +155,10 @@ function drawText(text, entities, documentIndex) {
     if (end > position) stack[stack.length - 1].node.append(text.slice(position, end));
     position = Math.max(position, end);
   };
+  const close = () => { flushTo(stack[stack.length - 1].end); stack.pop(); };
   while (pending.length) {
     let piece = pending.shift();
-    while (stack.length > 1 && stack[stack.length - 1].end <= piece.start) {
-      flushTo(stack.pop().end);
-    }
+    while (stack.length > 1 && stack[stack.length - 1].end <= piece.start) close();
     flushTo(piece.start);
     const top = stack[stack.length - 1];
     if (piece.end > top.end) {
@@ -172,7 +171,7 @@ function drawText(text, entities, documentIndex) {
     top.node.append(mark);
     stack.push({node: mark, end: piece.end});
   }
-  while (stack.length > 1) flushTo(stack.pop().end);
+  while (stack.length > 1) close();
   flushTo(text.length);
   return root;
 }

@@ -1,0 +1,163 @@
+"""The tagging page in a real browser: Debian's Chromium, headless, driven by selenium through
+Debian's ChromeDriver, against uvicorn serving the app on a free port. No browser or driver is
+ever downloaded: without them the test fails and says how to install them (`make browser`).
+
+``HSL_BIONER_SCREENSHOT=docs/tagging_page.png`` also saves the page's screenshot there (how the
+README's screenshot is made)."""
+import json
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+TEXT = (
+    "Inherited mutations in BRCA1 and BRCA2 cause hereditary breast cancer.\n"
+    "Patients with Down syndrome were given cocaine in no trial; ovarian cancer was rare."
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or chromedriver is None:
+        pytest.fail(
+            "the page's test needs Debian's chromium and chromium-driver (/usr/bin/chromium, "
+            "/usr/bin/chromedriver), which are missing: run `make browser` (the project's set-up "
+            "installs them; nothing downloads a browser at run time)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    # Without the background-networking flags Chromium tries to reach Google's servers, which a
+    # closed network refuses (and a CI machine should not do anyway).
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1100,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('profile')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def api_entities(url, merge):
+    request = urllib.request.Request(
+        f"{url}tag?merge={merge}", data=json.dumps({"text": TEXT}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        (record,) = [json.loads(line) for line in response.read().decode().splitlines()]
+    return record["entities"]
+
+
+def page_entities(driver):
+    """The page's highlighted entities: (text, type, start, end, title) per entity, its pieces
+    joined (an entity crossing another's end is drawn in two pieces)."""
+    from selenium.webdriver.common.by import By
+
+    found = {}
+    for mark in driver.find_elements(By.CSS_SELECTOR, "mark.entity"):
+        key = mark.get_attribute("data-entity")
+        text = mark.get_attribute("textContent")
+        if key in found:
+            found[key][0] += text
+        else:
+            found[key] = [text, mark.get_attribute("data-type"), mark.get_attribute("data-start"),
+                          mark.get_attribute("data-end"), mark.get_attribute("title")]
+    order = sorted(found, key=lambda key: [int(n) for n in key.split(".")])
+    return [tuple(found[key]) for key in order]
+
+
+def expected(entities):
+    return [
+        (e["text"], e["type"], str(e["start"]), str(e["end"]),
+         f"{e['type']} · task {', '.join(e.get('tasks', [e['task']]))} · score {e['score']:.3f}")
+        for e in entities
+    ]
+
+
+def test_the_page_highlights_the_apis_entities(browser, serve_live, rule_tagger, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    url = serve_live(rule_tagger)
+    browser.get(url)
+    wait = WebDriverWait(browser, 30)
+    wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".task-toggle")))
+    toggles = {box.get_attribute("value"): box
+               for box in browser.find_elements(By.CSS_SELECTOR, ".task-toggle")}
+    assert list(toggles) == list(rule_tagger.tasks)
+
+    for merge in ("none", "type"):  # none: "Down" of the gene task nests in "Down syndrome"
+        Select(browser.find_element(By.ID, "merge")).select_by_value(merge)
+        browser.find_element(By.ID, "text").clear()
+        browser.find_element(By.ID, "text").send_keys(TEXT)
+        browser.find_element(By.ID, "tag").click()
+        entities = api_entities(url, merge)
+        wait.until(seen.text_to_be_present_in_element(
+            (By.ID, "status"), f"{len(entities)} entities in 1 document"))
+        assert page_entities(browser) == expected(entities)
+    legend = [swatch.get_attribute("data-type")
+              for swatch in browser.find_elements(By.CSS_SELECTOR, "#legend .swatch")]
+    assert sorted(legend) == ["Chemical", "Disease", "Gene"]
+
+    # Untick the gene task: its entities are no longer highlighted, the others still are.
+    toggles["gene"].click()
+    for mark in browser.find_elements(By.CSS_SELECTOR, "mark.entity"):
+        off = "off" in mark.get_attribute("class").split()
+        assert off == (mark.get_attribute("data-tasks") == "gene")
+    # Download what is shown: the ticked tasks' entities, in the chosen format (the link's
+    # click is caught to read the file instead of saving it).
+    file_name, written = browser.execute_async_script(
+        """const done = arguments[0];
+        HTMLAnchorElement.prototype.click = function () {
+          fetch(this.href).then((r) => r.text()).then((text) => done([this.download, text]));
+        };
+        document.getElementById("format").value = "pubtator";
+        document.getElementById("download").click();"""
+    )
+    assert file_name == "entities.pubtator"
+    lines = written.splitlines()
+    assert lines[0] == "1|t|" + TEXT.split("\n")[0]
+    assert {line.split("\t")[5] for line in lines[2:] if line} == {"disease", "chemical"}
+    toggles["gene"].click()
+
+    screenshot = tmp_path / "page.png"
+    browser.save_screenshot(str(screenshot))
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("HSL_BIONER_SCREENSHOT"):
+        Path(os.environ["HSL_BIONER_SCREENSHOT"]).write_bytes(screenshot.read_bytes())
+
+
+def test_the_page_shows_errors_and_uploads_files(browser, serve_live, rule_tagger, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url = serve_live(rule_tagger)
+    browser.get(url)
+    wait = WebDriverWait(browser, 30)
+    wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".task-toggle")))
+    upload = tmp_path / "in.pubtator"
+    upload.write_text("5|t|BRCA1 in breast cancer\n5|a|Rare.\n\n6|t|Tumour\n6|a|\n\n")
+    browser.find_element(By.ID, "file").send_keys(str(upload))
+    browser.find_element(By.ID, "tag").click()
+    wait.until(seen.text_to_be_present_in_element((By.ID, "status"), "3 entities in 2 documents"))
+    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, ".document h2")]
+    assert headings == ["Document 5", "Document 6"]
+
+    upload.write_text("5|t|Title\n5|x|bad line\n")
+    browser.find_element(By.ID, "file").send_keys(str(upload))
+    browser.find_element(By.ID, "tag").click()
+    wait.until(seen.text_to_be_present_in_element((By.ID, "status"), "400: unreadable pubtator"))
+    assert "error" in browser.find_element(By.ID, "status").get_attribute("class")
