@@ -12,8 +12,8 @@ Routes
     highlighted by type, toggle tasks, download the result in any output format.
 ``GET /health``
     ``{"status": "ok", "queue": {"waiting", "size"}, "max_batch", "max_wait", "max_body_bytes",
-    "batching": {"calls", "requests", "documents", "refused", "busy_seconds", "largest_call",
-    "documents_per_call"}}``: the batching worker's counts since the start.
+    "batching": {"calls", "requests", "documents", "sentences", "refused", "busy_seconds",
+    "largest_call", "documents_per_call"}}``: the batching worker's counts since the start.
 ``GET /model``
     `Tagger.describe()`: tasks (with their types), groups, encoder, precision, versions.
 ``POST /tag``

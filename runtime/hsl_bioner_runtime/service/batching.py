@@ -36,13 +36,14 @@ class _Job:
 
 @dataclass
 class BatchStats:
-    """What the worker has done: tagger `calls`, the `requests` and `documents` they tagged,
-    `refused` requests (queue full), `busy_seconds` spent in the tagger and the
+    """What the worker has done: tagger `calls`, the `requests`, `documents` and `sentences`
+    they tagged, `refused` requests (queue full), `busy_seconds` spent in the tagger and the
     `largest_call` (documents)."""
 
     calls: int = 0
     requests: int = 0
     documents: int = 0
+    sentences: int = 0
     refused: int = 0
     busy_seconds: float = 0.0
     largest_call: int = 0
@@ -52,6 +53,7 @@ class BatchStats:
             "calls": self.calls,
             "requests": self.requests,
             "documents": self.documents,
+            "sentences": self.sentences,
             "refused": self.refused,
             "busy_seconds": round(self.busy_seconds, 3),
             "largest_call": self.largest_call,
@@ -197,6 +199,7 @@ class Batcher:
         stats.calls += 1
         stats.requests += requests
         stats.documents += len(documents)
+        stats.sentences += sum(len(record.get("sentences", ())) for record in records)
         stats.largest_call = max(stats.largest_call, len(documents))
         return records
 
