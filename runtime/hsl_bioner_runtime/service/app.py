@@ -41,7 +41,6 @@ _STATIC = resources.files("hsl_bioner_runtime.service") / "static"
 
 def create_app(
     tagger: Any,
-    tasks: Sequence[str],
     max_batch: int = 64,
     max_wait: float = 0.005,
     queue_size: int = 256,
@@ -53,10 +52,9 @@ def create_app(
     # Parameters
 
     tagger : `Tagger`
-        Loaded with ``merge="none"`` and every task of `tasks` (its `tag_documents` runs in the
-        batching worker's thread, its `describe` answers ``GET /model``).
-    tasks : `Sequence[str]`
-        The tagger's tasks, in its order: what a request may ask for.
+        Loaded with ``merge="none"`` (`Tagger.load(folder, merge="none")`): its `tasks` are
+        what a request may ask for; its `tag_documents` runs in the batching worker's thread;
+        its `describe` answers ``GET /model`` (with ``merge`` the service's default rule).
     max_batch : `int`, optional (default = `64`)
         Most documents tagged by one tagger call (see `Batcher`).
     max_wait : `float`, optional (default = `0.005`)
@@ -72,9 +70,15 @@ def create_app(
         raise ValueError(f"merge must be one of {', '.join(MERGE_RULES)}, got {merge!r}.")
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}.")
-    tasks = list(tasks)
+    if tagger.merge != "none":
+        # Its records would have lost the entities that other merge rules keep.
+        raise ValueError(
+            f"the service's tagger must be loaded with merge='none', not {tagger.merge!r}: "
+            "each request's rule is applied to its records"
+        )
+    tasks = list(tagger.tasks)
     batcher = Batcher(tagger.tag_documents, max_batch, max_wait, queue_size)
-    description = tagger.describe()
+    description = {**tagger.describe(), "merge": merge}
 
     async def tag(request: Request) -> Response:
         try:

@@ -79,7 +79,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         )
         app = create_app(
             tagger,
-            tagger.tasks,
             max_batch=args.max_batch,
             max_wait=args.max_wait_ms / 1000,
             queue_size=args.queue_size,

@@ -65,7 +65,8 @@ class RuleTagger:
     def describe(self) -> Dict[str, Any]:
         types = {"disease": ["Disease"], "gene": ["Gene", "Disease"], "chemical": ["Chemical"]}
         return {
-            "tasks": {task: {"group": task, "types": types[task]} for task in self.tasks},
+            "tasks": {task: {"group": task, "types": types[task]} for task in self.TASKS},
+            "selected": list(self.tasks),
             "encoder": {"family": "rules", "name": "rule-tagger"},
             "precision": "fp32",
             "versions": {},
@@ -111,7 +112,7 @@ def serve():
     with contextlib.ExitStack() as stack:
 
         def open_client(tagger, **settings):
-            app = create_app(tagger, tagger.tasks, **settings)
+            app = create_app(tagger, **settings)
             return stack.enter_context(TestClient(app))
 
         yield open_client
@@ -155,6 +156,6 @@ def serve_live():
     with contextlib.ExitStack() as stack:
 
         def open_server(tagger, **settings):
-            return stack.enter_context(live_server(create_app(tagger, tagger.tasks, **settings)))
+            return stack.enter_context(live_server(create_app(tagger, **settings)))
 
         yield open_server

@@ -9,7 +9,7 @@ import pytest
 from hsl_bioner_runtime.entities import MERGE_RULES
 from hsl_bioner_runtime.formats.readers import read_documents
 from hsl_bioner_runtime.formats.writers import OUTPUT_FORMATS, document_writer
-from hsl_bioner_runtime.service.app import record_for
+from hsl_bioner_runtime.service.app import create_app, record_for
 
 TEXT = "BRCA1 mutations cause breast cancer. Down syndrome patients got cocaine."
 PUBTATOR = (
@@ -186,7 +186,7 @@ def test_health_model_and_page(client, rule_tagger):
     assert health["status"] == "ok"
     assert health["queue"] == {"waiting": 0, "size": 256}
     assert health["batching"]["documents"] == 2
-    assert client.get("/model").json() == rule_tagger.describe()
+    assert client.get("/model").json() == {**rule_tagger.describe(), "merge": "type"}
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert 'src="static/page.js"' in page.text
@@ -264,6 +264,11 @@ def test_a_body_over_the_limit_is_refused_by_length_or_while_read(client, rule_t
     asyncio.run(client.app(scope, receive, send))
     assert sent[0]["status"] == 413 and len(pulled) == 5
     assert rule_tagger.calls == []
+
+
+def test_the_tagger_must_keep_every_entity(rule_tagger_class):
+    with pytest.raises(ValueError, match="merge='none', not 'type'"):
+        create_app(rule_tagger_class(merge="type"))
 
 
 def test_unknown_routes_and_methods_are_json(client):

@@ -25,9 +25,10 @@ function status(message, isError) {
 async function loadModel() {
   const response = await fetch("model");
   const model = await response.json();
-  // describe(): {"tasks": {task: {"types": [...], ...}}, "encoder": {...}, ...}
+  // Tagger.describe(): {"tasks": {task: {"types": [...]}}, "selected": [the tasks it runs],
+  // "encoder": {...}, ...}
   const tasks = model.tasks || {};
-  modelTasks = Array.isArray(tasks) ? tasks : Object.keys(tasks);
+  modelTasks = model.selected || Object.keys(tasks);
   for (const task of modelTasks) {
     for (const type of (tasks[task] && tasks[task].types) || []) colourOf(type);
   }
