@@ -17,7 +17,7 @@ from hsl_bioner_runtime.crf import Tagging
 from hsl_bioner_runtime.entities import MERGE_RULES
 from hsl_bioner_runtime.formats.lines import load_line
 from hsl_bioner_runtime.formats.writers import OUTPUT_FORMATS, RECORD_FORMATS, document_writer
-from hsl_bioner_runtime.tagging import tag_documents
+from hsl_bioner_runtime.tagging import select_tasks, tag_documents
 from hsl_bioner_runtime.text import TextTokenizer
 
 
@@ -112,8 +112,10 @@ class BioNerPredictor(Predictor):
                 "The bioner predictor needs a bioner_tagger (HierarchicalSharedTagger), "
                 f"not {type(model).__name__}."
             )
-        model_tasks: List[str] = list(model.tasks)
-        self.tasks = model_tasks if tasks is None else _check_tasks(tasks, model_tasks)
+        try:
+            self.tasks = select_tasks(tasks, list(model.tasks))
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
         if int8_fp32_layers is not None:
             if not int8:
                 raise ConfigurationError(
@@ -197,32 +199,6 @@ def _check_flag(name: str, value: object) -> None:
 def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
     if not isinstance(value, str) or value not in choices:
         raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
-
-
-def _check_tasks(tasks: object, model_tasks: List[str]) -> List[str]:
-    """The selected tasks as a list; a `ConfigurationError` for a string (whose characters would
-    be read as task names), an empty list, duplicates or unknown names."""
-    if isinstance(tasks, str) or not isinstance(tasks, Sequence):
-        raise ConfigurationError(
-            f"tasks must be a list of task names, e.g. [{model_tasks[0]!r}], got {tasks!r}; "
-            f"this model has {', '.join(model_tasks)}."
-        )
-    selected = list(tasks)
-    if not selected:
-        raise ConfigurationError(
-            f"tasks is empty; leave it out to run all of {', '.join(model_tasks)}."
-        )
-    if not all(isinstance(task, str) for task in selected):
-        raise ConfigurationError(f"tasks must be task names (strings), got {selected!r}.")
-    repeated = sorted({task for task in selected if selected.count(task) > 1})
-    if repeated:
-        raise ConfigurationError(f"tasks names {', '.join(repeated)} more than once.")
-    unknown = sorted(set(selected) - set(model_tasks))
-    if unknown:
-        raise ConfigurationError(
-            f"Unknown task(s) {', '.join(unknown)}; this model has {', '.join(model_tasks)}."
-        )
-    return selected
 
 
 def _check_layers(layers: object, num_layers: int) -> None:

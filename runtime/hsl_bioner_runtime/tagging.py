@@ -83,6 +83,33 @@ def tag_documents(
     return records
 
 
+def select_tasks(tasks: object, known: Sequence[str], owner: str = "model") -> List[str]:
+    """`tasks` (the task heads asked for; `None`: all of `known`) checked against `known` (those
+    of the `owner`, "model" or "folder"), as a list: `ValueError` for a string (whose characters
+    would be read as task names), an empty list, non-strings, duplicates or unknown names."""
+    if tasks is None:
+        return list(known)
+    if isinstance(tasks, str) or not isinstance(tasks, Sequence):
+        raise ValueError(
+            f"tasks must be a list of task names, e.g. [{known[0]!r}], got {tasks!r}; "
+            f"this {owner} has {', '.join(known)}."
+        )
+    selected = list(tasks)
+    if not selected:
+        raise ValueError(f"tasks is empty; leave it out to run all of {', '.join(known)}.")
+    if not all(isinstance(task, str) for task in selected):
+        raise ValueError(f"tasks must be task names (strings), got {selected!r}.")
+    repeated = sorted({task for task in selected if selected.count(task) > 1})
+    if repeated:
+        raise ValueError(f"tasks names {', '.join(repeated)} more than once.")
+    unknown = sorted(set(selected) - set(known))
+    if unknown:
+        raise ValueError(
+            f"Unknown task(s) {', '.join(unknown)}; this {owner} has {', '.join(known)}."
+        )
+    return selected
+
+
 def _sentences_of(tokenizer: TextTokenizer, document: Mapping[str, Any]) -> List[List[TextToken]]:
     if not isinstance(document, Mapping) or not isinstance(document.get("text"), str):
         raise ValueError(f"Input needs a string 'text', got {str(document)[:80]!r}")
