@@ -49,14 +49,24 @@ def browser(tmp_path_factory):
         driver.quit()
 
 
-def api_entities(url, merge):
+def api_entities(url, merge, tasks=None):
+    query = f"merge={merge}" + (f"&tasks={','.join(tasks)}" if tasks else "")
     request = urllib.request.Request(
-        f"{url}tag?merge={merge}", data=json.dumps({"text": TEXT}).encode(),
+        f"{url}tag?{query}", data=json.dumps({"text": TEXT}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         (record,) = [json.loads(line) for line in response.read().decode().splitlines()]
     return record["entities"]
+
+
+@pytest.fixture(scope="module")
+def page_tagger(tiny_folder):
+    """The tagger of the test folder (random weights: many entities, overlapping ones too), or of
+    the exported folder that ``HSL_BIONER_PAGE_FOLDER`` names (for the README's screenshot)."""
+    from hsl_bioner_runtime.tagger import Tagger
+
+    return Tagger.load(os.environ.get("HSL_BIONER_PAGE_FOLDER") or tiny_folder, merge="none")
 
 
 def page_entities(driver):
@@ -85,20 +95,20 @@ def expected(entities):
     ]
 
 
-def test_the_page_highlights_the_apis_entities(browser, serve_live, rule_tagger, tmp_path):
+def test_the_page_highlights_the_apis_entities(browser, serve_live, page_tagger, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as seen
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    url = serve_live(rule_tagger)
+    url = serve_live(page_tagger)
     browser.get(url)
     wait = WebDriverWait(browser, 30)
     wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".task-toggle")))
     toggles = {box.get_attribute("value"): box
                for box in browser.find_elements(By.CSS_SELECTOR, ".task-toggle")}
-    assert list(toggles) == list(rule_tagger.tasks)
+    assert list(toggles) == list(page_tagger.tasks)
 
-    for merge in ("none", "type"):  # none: "Down" of the gene task nests in "Down syndrome"
+    for merge in ("none", "type"):  # none: overlapping entities, nested or crossing
         Select(browser.find_element(By.ID, "merge")).select_by_value(merge)
         browser.find_element(By.ID, "text").clear()
         browser.find_element(By.ID, "text").send_keys(TEXT)
@@ -109,13 +119,15 @@ def test_the_page_highlights_the_apis_entities(browser, serve_live, rule_tagger,
         assert page_entities(browser) == expected(entities)
     legend = [swatch.get_attribute("data-type")
               for swatch in browser.find_elements(By.CSS_SELECTOR, "#legend .swatch")]
-    assert sorted(legend) == ["Chemical", "Disease", "Gene"]
+    model_types = {t for task in page_tagger.tasks for t in page_tagger.model.types_of_task[task]}
+    assert set(legend) == model_types | {e["type"] for e in entities}
 
-    # Untick the gene task: its entities are no longer highlighted, the others still are.
-    toggles["gene"].click()
+    # Untick the last task: the entities that only it found are no longer highlighted.
+    unticked = page_tagger.tasks[-1]
+    toggles[unticked].click()
     for mark in browser.find_elements(By.CSS_SELECTOR, "mark.entity"):
         off = "off" in mark.get_attribute("class").split()
-        assert off == (mark.get_attribute("data-tasks") == "gene")
+        assert off == (mark.get_attribute("data-tasks").split(",") == [unticked])
     # Download what is shown: the ticked tasks' entities, in the chosen format (the link's
     # click is caught to read the file instead of saving it).
     file_name, written = browser.execute_async_script(
@@ -129,8 +141,11 @@ def test_the_page_highlights_the_apis_entities(browser, serve_live, rule_tagger,
     assert file_name == "entities.pubtator"
     lines = written.splitlines()
     assert lines[0] == "1|t|" + TEXT.split("\n")[0]
-    assert {line.split("\t")[5] for line in lines[2:] if line} == {"disease", "chemical"}
-    toggles["gene"].click()
+    ticked = [task for task in page_tagger.tasks if task != unticked]
+    assert [line.split("\t")[4:6] for line in lines[2:] if line] == [
+        [e["type"], e["task"]] for e in api_entities(url, "type", ticked)
+    ]
+    toggles[unticked].click()
 
     screenshot = tmp_path / "page.png"
     browser.save_screenshot(str(screenshot))
