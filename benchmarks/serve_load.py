@@ -258,9 +258,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--output-json", type=Path)
     args = parser.parse_args(argv)
 
-    iob = args.iob or Path(os.environ.get("HSL_BIONER_DATA", ROOT.parent / "shared" / "data" /
-                                          "MTL-Bioinformatics-2016")) / "NCBI-disease-IOB" / \
-        "test.tsv"
+    data = os.environ.get("HSL_BIONER_DATA", ROOT.parent / "shared/data/MTL-Bioinformatics-2016")
+    iob = args.iob or Path(data) / "NCBI-disease-IOB" / "test.tsv"
+    if not iob.is_file():
+        sys.exit(f"{iob} not found: pass --iob or set HSL_BIONER_DATA")
     abstracts = read_abstracts(iob, args.sentences_per_abstract, args.abstracts)
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory() as scratch:

@@ -5,6 +5,7 @@ the model with the merge rule ``none``; each request's ``tasks`` and ``merge`` a
 records afterwards (`record_for`), so that requests asking for different tasks or rules still
 share one tagger call (`hsl_bioner_runtime.service.batching`).
 """
+import asyncio
 import contextlib
 import logging
 from bisect import bisect_right
@@ -100,14 +101,12 @@ def create_app(
             )
         except ValueError as error:  # a document the tagger refuses
             return _error(422, str(error))
-        writer = document_writer(asked.output_format)
-        selected = asked.tasks or tasks
-        rule = asked.merge or merge
-        pieces = [writer.header()]
-        for number, record in enumerate(records, start=1):
-            pieces.append(writer.document(record_for(record, tasks, selected, rule), number))
-        pieces.append(writer.footer())
-        return Response("".join(pieces), media_type=MEDIA_TYPES[asked.output_format])
+        # Merging and writing cost as much as the entities are many: off the event loop.
+        written = await asyncio.to_thread(
+            _written, records, tasks, asked.tasks or tasks, asked.merge or merge,
+            asked.output_format,
+        )
+        return Response(written, media_type=MEDIA_TYPES[asked.output_format])
 
     async def health(request: Request) -> Response:
         return JSONResponse(
@@ -178,6 +177,20 @@ def record_for(
         for sentence in record["sentences"]
     ]
     return {**record, "entities": merge_entities(entities, merge), "sentences": sentences}
+
+
+def _written(
+    records: Sequence[Mapping[str, Any]], model_tasks: Sequence[str], tasks: Sequence[str],
+    merge: str, output_format: str,
+) -> str:
+    """The answer: the records of `tasks` merged by `merge` (`record_for`), in `output_format`;
+    a record without an id is named by its number in the request."""
+    writer = document_writer(output_format)
+    pieces = [writer.header()]
+    for number, record in enumerate(records, start=1):
+        pieces.append(writer.document(record_for(record, model_tasks, tasks, merge), number))
+    pieces.append(writer.footer())
+    return "".join(pieces)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
