@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from hsl_bioner_runtime.entities import MERGE_RULES
 from hsl_bioner_runtime.formats.documents import DOCUMENT_FORMATS, Document, DocumentError
 from hsl_bioner_runtime.formats.lines import decode_line, load_line
-from hsl_bioner_runtime.formats.readers import detect_input_format, read_documents
+from hsl_bioner_runtime.formats.readers import HEAD_BYTES, detect_input_format, read_documents
 from hsl_bioner_runtime.formats.writers import OUTPUT_FORMATS
 
 BODY_FORMATS: Tuple[str, ...] = ("json", "text", "jsonl") + DOCUMENT_FORMATS
@@ -90,7 +90,7 @@ def parse_request(
         )
     input_format = _input_format(query.get("input_format"), content_type)
     if input_format == "auto":
-        input_format = detect_input_format(body[:65536])
+        input_format = detect_input_format(body[:HEAD_BYTES])
     task_list = _tasks(query["tasks"].split(","), tasks) if "tasks" in query else None
     merge = _merge(query["merge"]) if "merge" in query else None
     if input_format == "json":
