@@ -226,7 +226,7 @@ def markdown(report: Dict[str, Any]) -> str:
     lines.append("")
     batched = {level["clients"]: level for level in report["levels"]["batched"]}
     gains = [
-        f"{level['clients']} clients "
+        f"{level['clients']} client{'s' if level['clients'] != 1 else ''} "
         f"{batched[level['clients']]['requests_per_second'] / level['requests_per_second']:.2f}×"
         for level in report["levels"]["one-at-a-time"]
         if level["clients"] in batched
