@@ -116,6 +116,8 @@ class Batcher:
                 pass
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if self._carried is not None:
+            self._carried.future.cancel()
         while self._queue is not None and not self._queue.empty():
             self._queue.get_nowait().future.cancel()
 
