@@ -34,7 +34,7 @@ MEDIA_TYPES: Dict[str, str] = {
 """The Content-Type of a response in each output format."""
 
 RETRY_AFTER_SECONDS = 1
-"""The Retry-After of a 503 (queue full): a batch takes well under a second."""
+"""The Retry-After of a 503 (queue full), in seconds: the queue moves on with every batch."""
 
 _log = logging.getLogger(__name__)
 _STATIC = resources.files("hsl_bioner_runtime.service") / "static"
