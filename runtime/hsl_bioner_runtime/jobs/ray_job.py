@@ -72,7 +72,7 @@ def run_on_ray(
             ShardTagger,
             fn_constructor_kwargs={"job": job},
             batch_size=1,
-            concurrency=concurrency,
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
             num_cpus=1,
             max_task_retries=MAX_TASK_RETRIES,
         )
