@@ -5,17 +5,19 @@ Why not AllenNLP's `ConditionalRandomField`: the transitions its tag scheme allo
 attribute (``_constraint_mask``), which the numpy decoder and the export must read; its likelihood
 takes one CRF per call, so a batch that mixes groups with CRFs of their own (MTL-LS) would pay one
 loop over positions per group; and it has no marginals. This module keeps what it can of it: the
-parameter names and their initialisation, the constraints from its public `allowed_transitions`,
-and the log-likelihood it computes (unconstrained, as AllenNLP trains).
+parameter names and their initialisation, the constraints of its public `allowed_transitions`
+(computed by `hsl_bioner_runtime.tag_schemes.allowed_transitions`, which the exported runtime and
+its tests use too; a test checks that the two agree), and the log-likelihood it computes
+(unconstrained, as AllenNLP trains).
 """
 
 from typing import Dict, List, Sequence
 
 import numpy
 import torch
-from allennlp.modules.conditional_random_field import allowed_transitions
 
 from hsl_bioner_runtime.crf import FORBIDDEN, CrfParameters, Tagging, decode
+from hsl_bioner_runtime.tag_schemes import allowed_transitions
 
 
 class LinearChainCrf(torch.nn.Module):
@@ -38,7 +40,7 @@ class LinearChainCrf(torch.nn.Module):
         self.tags = tuple(labels[index] for index in range(len(labels)))
         num_tags = len(self.tags)
         allowed = numpy.zeros((num_tags + 2, num_tags + 2), dtype=bool)
-        for i, j in allowed_transitions(label_encoding, labels):
+        for i, j in allowed_transitions(self.tags, label_encoding):
             allowed[i, j] = True
         self.allowed = allowed
         # Created and initialised in AllenNLP's order, so that a seed gives the same weights.

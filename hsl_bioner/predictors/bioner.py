@@ -1,27 +1,24 @@
 """Raw text in, entities with character offsets out."""
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.util import JsonDict, sanitize
 from allennlp.data import Batch, DatasetReader
 from allennlp.data.dataset_readers import MultiTaskDatasetReader
-from allennlp.data.tokenizers import Token
 from allennlp.models import Model
 from allennlp.nn.util import move_to_device
 from allennlp.predictors.predictor import Predictor
 
 from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger
 from hsl_bioner.modules.quantization import quantize_split_transformer
-from hsl_bioner_runtime.entities import MERGE_RULES, document_record
-from hsl_bioner_runtime.formats.documents import document_sentences
+from hsl_bioner_runtime.crf import Tagging
+from hsl_bioner_runtime.entities import MERGE_RULES
 from hsl_bioner_runtime.formats.lines import load_line
 from hsl_bioner_runtime.formats.writers import OUTPUT_FORMATS, RECORD_FORMATS, document_writer
-from hsl_bioner_runtime.text import TextToken, TextTokenizer
-
-# Per sentence and task: the tags and the marginal probability of each.
-TaggedSentence = Dict[str, Tuple[List[str], List[float]]]
+from hsl_bioner_runtime.tagging import select_tasks, tag_documents
+from hsl_bioner_runtime.text import TextTokenizer
 
 
 @Predictor.register("bioner")
@@ -115,8 +112,10 @@ class BioNerPredictor(Predictor):
                 "The bioner predictor needs a bioner_tagger (HierarchicalSharedTagger), "
                 f"not {type(model).__name__}."
             )
-        model_tasks: List[str] = list(model.tasks)
-        self.tasks = model_tasks if tasks is None else _check_tasks(tasks, model_tasks)
+        try:
+            self.tasks = select_tasks(tasks, list(model.tasks))
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
         if int8_fp32_layers is not None:
             if not int8:
                 raise ConfigurationError(
@@ -163,51 +162,32 @@ class BioNerPredictor(Predictor):
         return self.predict_batch_json([inputs])[0]
 
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
-        documents = [self._sentences_of(document) for document in inputs]
-        tagged = self._tag([sentence for sentences in documents for sentence in sentences])
-        outputs = []
-        first = 0
-        for document, sentences in zip(inputs, documents):
-            last = first + len(sentences)
-            # Only the passed-through input keys can hold non-JSON values (numpy scalars from a
-            # Python caller): everything the record adds is built from str, int and float
-            # already, and walking it with `sanitize` cost as much as the CRF decoding.
-            outputs.append(
-                document_record(
-                    sanitize(document),
-                    sentences,
-                    tagged[first:last],
-                    self._model.label_encoding,
-                    self.merge,
-                )
-            )
-            first = last
-        return outputs
+        # Only the passed-through input keys can hold non-JSON values (numpy scalars from a Python
+        # caller): everything the record adds is built from str, int and float already, and
+        # walking it with `sanitize` cost as much as the CRF decoding.
+        return tag_documents(
+            [sanitize(document) for document in inputs],
+            self._tag_sentences,
+            self.tasks,
+            self.tokenizer,
+            self._model.label_encoding,
+            self.merge,
+            self.max_sentences_per_batch,
+        )
 
-    def _sentences_of(self, document: JsonDict) -> List[List[TextToken]]:
-        if not isinstance(document.get("text"), str):
-            raise ValueError(f"Input needs a string 'text', got {str(document)[:80]!r}")
-        return document_sentences(self.tokenizer, document)
-
-    def _tag(self, sentences: List[List[Token]]) -> List[TaggedSentence]:
-        """Tags sentences with every selected task in length-sorted batches (little padding);
-        results in input order."""
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-        results: List[TaggedSentence] = [{} for _ in sentences]
-        for begin in range(0, len(order), self.max_sentences_per_batch):
-            rows = order[begin : begin + self.max_sentences_per_batch]
-            instances = []
-            for i in rows:
-                instance = self._reader.text_to_instance([t.text for t in sentences[i]])
-                self._reader.apply_token_indexers(instance)
-                instance.index_fields(self._model.vocab)
-                instances.append(instance)
-            tensors = move_to_device(Batch(instances).as_tensor_dict(), self.cuda_device)
-            with torch.no_grad():
-                by_task = self._model.tag(tensors["tokens"], self.tasks)
-            for j, i in enumerate(rows):
-                results[i] = {task: by_task[task][j] for task in self.tasks}
-        return results
+    def _tag_sentences(
+        self, sentences: List[List[str]], tasks: Sequence[str]
+    ) -> Dict[str, List[Tagging]]:
+        """The `SentenceTagger` of this predictor: one batch through the torch model."""
+        instances = []
+        for words in sentences:
+            instance = self._reader.text_to_instance(words)
+            self._reader.apply_token_indexers(instance)
+            instance.index_fields(self._model.vocab)
+            instances.append(instance)
+        tensors = move_to_device(Batch(instances).as_tensor_dict(), self.cuda_device)
+        with torch.no_grad():
+            return self._model.tag(tensors["tokens"], tasks)
 
 
 def _check_flag(name: str, value: object) -> None:
@@ -219,32 +199,6 @@ def _check_flag(name: str, value: object) -> None:
 def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
     if not isinstance(value, str) or value not in choices:
         raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
-
-
-def _check_tasks(tasks: object, model_tasks: List[str]) -> List[str]:
-    """The selected tasks as a list; a `ConfigurationError` for a string (whose characters would
-    be read as task names), an empty list, duplicates or unknown names."""
-    if isinstance(tasks, str) or not isinstance(tasks, Sequence):
-        raise ConfigurationError(
-            f"tasks must be a list of task names, e.g. [{model_tasks[0]!r}], got {tasks!r}; "
-            f"this model has {', '.join(model_tasks)}."
-        )
-    selected = list(tasks)
-    if not selected:
-        raise ConfigurationError(
-            f"tasks is empty; leave it out to run all of {', '.join(model_tasks)}."
-        )
-    if not all(isinstance(task, str) for task in selected):
-        raise ConfigurationError(f"tasks must be task names (strings), got {selected!r}.")
-    repeated = sorted({task for task in selected if selected.count(task) > 1})
-    if repeated:
-        raise ConfigurationError(f"tasks names {', '.join(repeated)} more than once.")
-    unknown = sorted(set(selected) - set(model_tasks))
-    if unknown:
-        raise ConfigurationError(
-            f"Unknown task(s) {', '.join(unknown)}; this model has {', '.join(model_tasks)}."
-        )
-    return selected
 
 
 def _check_layers(layers: object, num_layers: int) -> None:

@@ -336,3 +336,45 @@ def convert(
     check_type_map(type_map)
     spans = map_spans(tags_to_spans(tags, from_scheme), type_map)
     return spans_to_tags(spans, len(tags), to_scheme)
+
+
+def allowed_transitions(tags: Sequence[str], scheme: str) -> List[Tuple[int, int]]:
+    """The moves a CRF over `tags` (in a coding scheme, "BIO" or "BIOUL") may make, as
+    ``(from, to)`` index pairs where index ``len(tags)`` is the start and ``len(tags) + 1`` the
+    end of a sentence: the pairs of AllenNLP's ``allowed_transitions`` for the same tags, so that
+    decoding is constrained alike with or without AllenNLP. Raises `ValueError` for another
+    scheme."""
+    scheme = normalize_scheme(scheme)
+    if scheme not in CODING_SCHEMES:
+        raise ValueError(
+            f"Decoding constraints exist for {', '.join(CODING_SCHEMES)}, not {scheme!r}."
+        )
+    # (prefix, rest): AllenNLP compares what follows the prefix letter, hyphen included.
+    labels = [("O", "") if tag == "O" else (tag[0], tag[1:]) for tag in tags]
+    ends = [*labels, ("START", ""), ("END", "")]
+    return [
+        (i, j)
+        for i, (from_prefix, from_type) in enumerate(ends)
+        for j, (to_prefix, to_type) in enumerate(ends)
+        if _allowed(scheme, from_prefix, from_type, to_prefix, to_type)
+    ]
+
+
+def _allowed(scheme: str, from_prefix: str, from_type: str, to_prefix: str, to_type: str) -> bool:
+    if to_prefix == "START" or from_prefix == "END":
+        return False
+    if scheme == "BIOUL":
+        if from_prefix == "START":
+            return to_prefix in ("O", "B", "U")
+        if to_prefix == "END":
+            return from_prefix in ("O", "L", "U")
+        return (from_prefix in ("O", "L", "U") and to_prefix in ("O", "B", "U")) or (
+            from_prefix in ("B", "I") and to_prefix in ("I", "L") and from_type == to_type
+        )
+    if from_prefix == "START":
+        return to_prefix in ("O", "B")
+    if to_prefix == "END":
+        return from_prefix in ("O", "B", "I")
+    return to_prefix in ("O", "B") or (
+        to_prefix == "I" and from_prefix in ("B", "I") and from_type == to_type
+    )

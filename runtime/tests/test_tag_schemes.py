@@ -9,6 +9,7 @@ from hsl_bioner_runtime.tag_schemes import (
     CODING_SCHEMES,
     INPUT_SCHEMES,
     TagSequenceError,
+    allowed_transitions,
     convert,
     normalize_scheme,
     spans_to_tags,
@@ -348,3 +349,15 @@ def test_bio_fast_check_agrees_with_parser(tags):
     except TagSequenceError:
         valid = False
     assert _is_plainly_valid_bio(tags) == valid
+
+
+def test_allowed_transitions_constrain_bio_and_bioul():
+    bio = set(allowed_transitions(["O", "B-Disease", "I-Disease"], "BIO"))
+    start, end = 3, 4
+    assert {(start, 0), (start, 1), (0, 1), (1, 2), (2, 2), (2, end)} <= bio
+    assert not {(start, 2), (0, 2), (end, 0), (0, start)} & bio
+    bioul = set(allowed_transitions(["O", "B-D", "I-D", "L-D", "U-D"], "BIOUL"))
+    assert {(5, 4), (1, 3), (3, 6), (4, 6)} <= bioul
+    assert not {(1, 6), (0, 3), (5, 2)} & bioul
+    with pytest.raises(ValueError, match="not 'IOB1'"):
+        allowed_transitions(["O"], "IOB1")

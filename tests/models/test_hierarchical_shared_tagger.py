@@ -12,6 +12,7 @@ from allennlp.predictors import Predictor
 
 import hsl_bioner  # noqa: F401  (registers the plugin)
 from hsl_bioner_runtime.tag_schemes import validate_tags
+from hsl_bioner_runtime.tagging import tag_sentences
 from tests.conftest import FIXTURE_CONFIGS
 
 
@@ -138,7 +139,12 @@ def test_evaluation_and_the_predictor_tag_alike(fixture_runs, run):
     for start in range(0, len(instances), 16):
         evaluated.extend(model.forward_on_instances(instances[start : start + 16]))
     predictor = Predictor.from_archive(archive, "bioner")
-    predicted = predictor._tag([[Token(w) for w in i["metadata"]["words"]] for i in instances])
+    predicted = tag_sentences(
+        [[Token(w) for w in i["metadata"]["words"]] for i in instances],
+        predictor._tag_sentences,
+        predictor.tasks,
+        predictor.max_sentences_per_batch,
+    )
     assert len(predicted) == len(evaluated) == len(instances) > 20
     found = 0
     for instance, evaluation, by_task in zip(instances, evaluated, predicted):

@@ -7,6 +7,7 @@ from allennlp.modules.conditional_random_field import allowed_transitions
 
 from hsl_bioner.modules.crf import LinearChainCrf, log_likelihood
 from hsl_bioner_runtime import crf as runtime_crf
+from hsl_bioner_runtime.tag_schemes import allowed_transitions as runtime_allowed_transitions
 
 BIO_ONE_TYPE = {0: "O", 1: "B-Disease", 2: "I-Disease"}
 BIO_TWO_TYPES = {0: "O", 1: "B-Chemical", 2: "I-Chemical", 3: "B-Disease", 4: "I-Disease"}
@@ -50,6 +51,24 @@ def test_parameters_are_allennlps_names_and_initialisation():
     for name, value in ours.state_dict().items():
         assert torch.equal(value, theirs.state_dict()[name]), name
     assert (ours.allowed == theirs._constraint_mask.bool().numpy()).all()
+
+
+BIOUL_TWO_TYPES = {
+    i: tag
+    for i, tag in enumerate(
+        ["O"] + [f"{p}-{t}" for t in ("Gene-or-protein", "Disease") for p in "BILU"]
+    )
+}
+
+
+@pytest.mark.parametrize(
+    "scheme, labels",
+    [("BIO", BIO_ONE_TYPE), ("BIO", BIO_TWO_TYPES), ("BIOUL", BIOUL_TWO_TYPES)],
+)
+def test_allowed_transitions_are_allennlps(scheme, labels):
+    # The torch-free helper that the CRF, the exporter and the runtime's tests use.
+    ours = runtime_allowed_transitions([labels[i] for i in range(len(labels))], scheme)
+    assert sorted(ours) == sorted(allowed_transitions(scheme, labels))
 
 
 @pytest.mark.parametrize("labels", [[BIO_ONE_TYPE] * 3, [BIO_ONE_TYPE, BIO_TWO_TYPES]])
