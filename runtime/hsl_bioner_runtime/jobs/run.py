@@ -11,13 +11,14 @@ import os
 import sys
 from typing import Any, Callable, Dict, List, Optional
 
+from hsl_bioner_runtime.command_line import PROGRAM, whole_number
+from hsl_bioner_runtime.folder import ExportFolderError, sha256_of
 from hsl_bioner_runtime.jobs import manifest
 from hsl_bioner_runtime.jobs.local import run_in_process, run_on_pool
 from hsl_bioner_runtime.jobs.shards import (
     ShardError,
     find_shards,
     remove_temporary_files,
-    sha256_of,
 )
 from hsl_bioner_runtime.jobs.spec import JobError, JobSpec
 
@@ -35,7 +36,7 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--output-dir", help="tag the shards of INPUT into this folder")
     group.add_argument(
         "--workers",
-        type=_whole_number,
+        type=whole_number(1, "at least 1"),
         help="worker processes (with --ray: Ray actors) of one thread each; default: this "
         "process alone, on every core (--threads)",
     )
@@ -124,12 +125,13 @@ def run_job_from_args(folder: str, args: argparse.Namespace) -> int:
             merge=args.merge,
             keep_annotations=args.keep_annotations,
             batch_size=args.batch_size,
+            sentences_per_batch=args.sentences_per_batch,
         )
         result = run_job(
             job, args.input_file, args.workers, args.ray, getattr(args, "threads", None), log
         )
-    except (ShardError, JobError) as error:
-        _print(f"bioner-tag: {error}")
+    except (ShardError, JobError, ExportFolderError) as error:
+        _print(f"{PROGRAM}: {error}")
         return 2
     _print(summary(result))
     return 1 if result["totals"]["failed"] else 0
@@ -140,7 +142,7 @@ def summary(job_manifest: Dict[str, Any]) -> str:
     which names the shard and line), documents and entities, where the manifest is."""
     totals = job_manifest["totals"]
     lines: List[str] = [
-        f"bioner-tag: {totals['done'] + totals['skipped']} of {totals['shards']} shards done "
+        f"{PROGRAM}: {totals['done'] + totals['skipped']} of {totals['shards']} shards done "
         f"({totals['done']} in this run, {totals['skipped']} before), {totals['failed']} failed; "
         f"{totals['documents']} documents, {totals['entities']} entities; "
         f"{job_manifest['seconds']:.1f} s"
@@ -161,16 +163,6 @@ def _shard_line(result: Dict[str, Any]) -> str:
         f"{result['input']} -> {result['output']}: {result['documents']} documents, "
         f"{result['entities']} entities, {result['seconds']:.1f} s ({rate:.0f} documents/s)"
     )
-
-
-def _whole_number(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
 
 
 def _print(line: str) -> None:

@@ -15,7 +15,6 @@ that the same documents give the same bytes on every run and every machine.
 
 import glob
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -107,15 +106,6 @@ def open_shard(path: str) -> BinaryIO:
     if path.endswith(GZIP_SUFFIX):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
-
-
-def sha256_of(path: str) -> str:
-    """The SHA-256 of the file's bytes (as stored: of a gzipped file, the compressed bytes)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextmanager

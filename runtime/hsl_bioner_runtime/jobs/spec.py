@@ -4,21 +4,19 @@ A `JobSpec` travels to every worker (a process of the local pool, a Ray actor), 
 tagger from it once (`load_tagger`) and tags shard after shard with it. Its `settings` are what
 an output shard depends on (the model's checksum, output and input format, tasks, merge rule,
 annotations kept); a rerun takes an earlier output shard as done only when they are the same. The
-batch size is not among them: it changes how fast, not what.
+batch sizes are not among them: they change how fast, not what.
 """
 
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
-from hsl_bioner_runtime.jobs.shards import sha256_of
+from hsl_bioner_runtime.folder import MANIFEST, load_folder, sha256_of
 from hsl_bioner_runtime.stream import TagBatch
-
-MODEL_MANIFEST = "manifest.json"
 
 
 class JobError(ValueError):
-    """A job that cannot start (no model folder, a bad output folder); the message says why."""
+    """A job that cannot start (e.g. --ray without Ray installed); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,8 @@ class JobSpec:
         Carry the input's annotations into JSON and BioC output.
     batch_size : `int`
         Documents per call of the tagger.
+    sentences_per_batch : `int`
+        Sentences per encoder batch (`Tagger.load`'s ``batch_size``).
     model_sha256 : `str`
         The SHA-256 of the folder's manifest.json (which holds the SHA-256 of every other file):
         the model's identity in the job's manifest. `JobSpec.create` fills it in.
@@ -56,21 +56,19 @@ class JobSpec:
     merge: str = "type"
     keep_annotations: bool = False
     batch_size: int = 32
+    sentences_per_batch: int = 32
     model_sha256: str = ""
 
     @classmethod
     def create(cls, folder: str, output_dir: str, **settings: Any) -> "JobSpec":
-        """The job with the model's checksum read from `folder`; raises `JobError` when the
-        folder has no manifest.json."""
-        manifest = os.path.join(folder, MODEL_MANIFEST)
-        if not os.path.isfile(manifest):
-            raise JobError(
-                f"{manifest}: no such file; FOLDER must be an exported model folder "
-                "(`allennlp bioner-export ARCHIVE FOLDER`)."
-            )
+        """The job with the model's checksum read from `folder`, checked here once (every file
+        against manifest.json), so that a bad folder stops the job before any worker starts:
+        raises `ExportFolderError` naming the file."""
+        load_folder(folder)
         if settings.get("tasks") is not None:
             settings["tasks"] = tuple(settings["tasks"])
-        return cls(folder, output_dir, model_sha256=sha256_of(manifest), **settings)
+        model_sha256 = sha256_of(os.path.join(folder, MANIFEST))
+        return cls(folder, output_dir, model_sha256=model_sha256, **settings)
 
     def settings(self) -> Dict[str, Any]:
         """What the output shards depend on (compared on a rerun), as JSON values."""
@@ -88,5 +86,11 @@ class JobSpec:
         `threads` threads (None: ONNX Runtime's default, every core)."""
         from hsl_bioner_runtime.tagger import Tagger
 
-        tagger = Tagger.load(self.folder, tasks=self.tasks, threads=threads, merge=self.merge)
+        tagger = Tagger.load(
+            self.folder,
+            tasks=self.tasks,
+            threads=threads,
+            batch_size=self.sentences_per_batch,
+            merge=self.merge,
+        )
         return tagger.tag_documents

@@ -12,9 +12,10 @@ import time
 import zlib
 from typing import Any, Dict, List, Sequence
 
+from hsl_bioner_runtime.folder import sha256_of
 from hsl_bioner_runtime.formats.writers import document_writer
 from hsl_bioner_runtime.jobs import manifest
-from hsl_bioner_runtime.jobs.shards import Shard, atomic_output, open_shard, sha256_of
+from hsl_bioner_runtime.jobs.shards import Shard, atomic_output, open_shard
 from hsl_bioner_runtime.jobs.spec import JobSpec
 from hsl_bioner_runtime.stream import InputLineError, TagBatch, detect_format, tag_stream
 

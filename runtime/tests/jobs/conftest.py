@@ -1,4 +1,4 @@
-"""Fixtures of the job tests: the stand-in model folder and job (`job_helpers`)."""
+"""Fixtures of the job tests: the tiny exported folder, jobs on it (`job_helpers.FaultyJob`)."""
 
 import sys
 from pathlib import Path
@@ -10,17 +10,17 @@ HERE = str(Path(__file__).parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from job_helpers import FakeJob, fake_model_folder  # noqa: E402
+from job_helpers import FaultyJob  # noqa: E402
 
 
 @pytest.fixture
-def model(tmp_path) -> str:
-    return fake_model_folder(tmp_path / "model")
+def model(tiny_folder) -> str:
+    return str(tiny_folder)
 
 
 @pytest.fixture
 def make_job(model, tmp_path):
-    def make(output="out", **settings) -> FakeJob:
-        return FakeJob.create(model, str(tmp_path / output), **settings)
+    def make(output="out", **settings) -> FaultyJob:
+        return FaultyJob.create(model, str(tmp_path / output), **settings)
 
     return make

@@ -1,8 +1,7 @@
 """Helpers of the job tests, importable by their worker processes and Ray actors (whose sys.path
-or PYTHONPATH holds this folder): input shards, the output's document ids, and a job whose
-tagger is a stand-in (no ONNX) with faults to inject: a pause per batch (so that a test can kill
-the job mid-run) and a worker that kills itself once, on the first document whose text starts
-with "KILL"."""
+or PYTHONPATH holds this folder): input shards, the output's document ids, and a job with faults
+to inject: a pause per batch (so that a test can kill the job mid-run) and a worker that kills
+itself once, on the first document whose text starts with "KILL"."""
 
 import gzip
 import json
@@ -51,25 +50,9 @@ def output_ids(output_dir: Path) -> list:
     return ids
 
 
-def fake_records(documents: Sequence[Dict]) -> List[Dict]:
-    """A record per document: one sentence, and an entity per capitalised word."""
-    records = []
-    for document in documents:
-        text = document["text"]
-        entities = []
-        start = 0
-        for word in text.split():
-            start = text.index(word, start)
-            if word[:1].isupper():
-                entities.append({"start": start, "end": start + len(word), "type": "Thing"})
-            start += len(word)
-        records.append({**document, "entities": entities, "sentences": [{"tokens": text.split()}]})
-    return records
-
-
 @dataclass(frozen=True)
-class FakeJob(JobSpec):
-    """`JobSpec` with the stand-in tagger.
+class FaultyJob(JobSpec):
+    """`JobSpec` whose tagger (the real one) can be made slow, or kill its worker.
 
     # Parameters
 
@@ -84,6 +67,8 @@ class FakeJob(JobSpec):
     kill_marker: Optional[str] = None
 
     def load_tagger(self, threads: Optional[int]) -> TagBatch:
+        tag_documents = super().load_tagger(threads)
+
         def tag_batch(documents: Sequence[Dict]) -> List[Dict]:
             if self.pause:
                 time.sleep(self.pause)
@@ -94,14 +79,6 @@ class FakeJob(JobSpec):
                     except FileExistsError:
                         continue
                     os.kill(os.getpid(), signal.SIGKILL)
-            return fake_records(documents)
+            return tag_documents(documents)
 
         return tag_batch
-
-
-def fake_model_folder(path) -> str:
-    """A folder that passes for an exported model with the stand-in tagger."""
-    os.makedirs(path, exist_ok=True)
-    with open(os.path.join(path, "manifest.json"), "w", encoding="utf-8") as stream:
-        stream.write('{"format": "hsl-bioner-export", "fake": true}\n')
-    return str(path)

@@ -8,10 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from job_helpers import DOCUMENTS_PER_SHARD, FakeJob, output_ids, write_shards
+from job_helpers import DOCUMENTS_PER_SHARD, FaultyJob, output_ids, write_shards
 
-from hsl_bioner_runtime.jobs import manifest
-from hsl_bioner_runtime.jobs.run import add_job_arguments, run_job, summary
+from hsl_bioner_runtime.jobs.run import run_job, summary
 
 HERE = Path(__file__).parent
 
@@ -43,7 +42,10 @@ def test_a_job_tags_every_shard_and_a_rerun_skips_what_is_done(make_job, tmp_pat
     assert result["totals"]["done"] == 4 and result["runner"]["engine"] == "process"
     check_manifest(Path(job.output_dir), 4)
     entry = result["shards"][0]
-    assert entry["entities"] == 2 * DOCUMENTS_PER_SHARD and entry["sentences"] == 4
+    records = [json.loads(line) for line in (Path(job.output_dir) / "part-000.jsonl").open()]
+    assert entry["documents"] == len(records) == DOCUMENTS_PER_SHARD
+    assert entry["sentences"] == sum(len(r["sentences"]) for r in records) == DOCUMENTS_PER_SHARD
+    assert entry["entities"] == sum(len(r["entities"]) for r in records)
     assert entry["settings"]["model_sha256"] == job.model_sha256
     gzipped = Path(job.output_dir) / "part-002.jsonl.gz"
     assert gzip.decompress(gzipped.read_bytes()).count(b"\n") == DOCUMENTS_PER_SHARD
@@ -55,7 +57,7 @@ def test_a_job_tags_every_shard_and_a_rerun_skips_what_is_done(make_job, tmp_pat
     (Path(job.output_dir) / "part-001.jsonl").unlink()
     statuses = [s["status"] for s in run_job(job, str(inputs))["shards"]]
     assert statuses == ["done", "done", "skipped", "skipped"]
-    other = FakeJob.create(job.folder, job.output_dir, merge="none")
+    other = FaultyJob.create(job.folder, job.output_dir, merge="none")
     assert run_job(other, str(inputs))["totals"]["done"] == 4
 
 
@@ -103,8 +105,8 @@ def test_a_job_killed_mid_run_and_started_again_tags_every_document_once(model, 
     output_dir = tmp_path / "out"
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from job_helpers import FakeJob; from hsl_bioner_runtime.jobs import run_job;"
-        "job = FakeJob.create(sys.argv[2], sys.argv[3], batch_size=1, pause=float(sys.argv[5]));"
+        "from job_helpers import FaultyJob; from hsl_bioner_runtime.jobs import run_job;"
+        "job = FaultyJob.create(sys.argv[2], sys.argv[3], batch_size=1, pause=float(sys.argv[5]));"
         "run_job(job, sys.argv[4], workers=2)"
     )
     command = [sys.executable, "-c", script, str(HERE), model, str(output_dir), str(inputs)]
@@ -125,13 +127,20 @@ def test_a_job_killed_mid_run_and_started_again_tags_every_document_once(model, 
     assert not list(output_dir.glob(".bioner-tmp-*"))
 
 
-def test_job_flags():
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    add_job_arguments(parser)
-    args = parser.parse_args(["--output-dir", "out", "--workers", "3", "--ray"])
-    assert (args.output_dir, args.workers, args.ray) == ("out", 3, "")
-    assert parser.parse_args(["--ray", "auto"]).ray == "auto"
-    assert parser.parse_args([]).ray is None
-    assert manifest.DONE == "done"
+def test_the_command_line_runs_a_job_and_names_each_failed_shard(model, tmp_path):
+    inputs = write_shards(tmp_path / "in", 3)
+    (inputs / "part-009.jsonl").write_bytes(b'{"text": "fine"}\n{"text": "caf\xe9"}\n')
+    command = [sys.executable, "-m", "hsl_bioner_runtime.cli", model, str(inputs / "*.jsonl*")]
+    command += ["--output-dir", str(tmp_path / "out")]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 1, first.stderr
+    assert "3 of 4 shards done (3 in this run, 0 before), 1 failed" in first.stderr
+    assert f"failed: {inputs}/part-009.jsonl:2: not UTF-8" in first.stderr
+    assert "Traceback" not in first.stderr
+    (inputs / "part-009.jsonl").write_bytes(b'{"id": "s9-d0", "text": "fine"}\n')
+    second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "4 of 4 shards done (1 in this run, 3 before), 0 failed" in second.stderr
+    assert sorted(output_ids(tmp_path / "out")) == sorted(every_id(3) + ["s9-d0"])
+    usage = subprocess.run(command[:5] + ["--workers", "2"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "give --output-dir too" in usage.stderr
