@@ -77,10 +77,15 @@ def run_on_ray(
             max_task_retries=MAX_TASK_RETRIES,
         )
         seen = set()
-        for row in results.iter_rows():
-            result = json.loads(row["result"])
-            seen.add(result["output"])
-            yield result
+        try:
+            for row in results.iter_rows():
+                result = json.loads(row["result"])
+                seen.add(result["output"])
+                yield result
+        except ray.exceptions.RayError as error:
+            # E.g. no actor could start (the model folder missing on a node): the shards done
+            # so far have their entries; a rerun goes on from there.
+            raise JobError(f"the job stopped on Ray ({len(seen)} shards done): {error}") from None
         for shard in shards:
             if shard.output not in seen:
                 yield manifest.failed(

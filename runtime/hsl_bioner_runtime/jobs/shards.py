@@ -39,6 +39,17 @@ TEMPORARY_PREFIX = ".bioner-tmp-"
 _GLOB_CHARACTERS = "*?["
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# What `open` would give a new file (mkstemp makes it private): read here once, as os.umask
+# can only be read by setting it.
+_FILE_MODE = 0o666 & ~_umask()
+
+
 class ShardError(ValueError):
     """Input shards that cannot make a job (none found, clashing output names); the message
     names them."""
@@ -116,6 +127,7 @@ def atomic_output(path: str, gzipped: bool) -> Iterator[IO[str]]:
     folder = os.path.dirname(path) or "."
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=TEMPORARY_PREFIX)
     try:
+        os.fchmod(descriptor, _FILE_MODE)
         with os.fdopen(descriptor, "wb") as raw:
             # filename="" and mtime=0: no name or time in the gzip header (same bytes every run).
             binary: BinaryIO = (

@@ -45,12 +45,19 @@ def test_jobs_that_cannot_start_say_why(tmp_path):
         find_shards(str(tmp_path / "a.jsonl"), str(tmp_path), "json")
 
 
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_atomic_output_leaves_the_file_whole_or_nothing(tmp_path):
     target = str(tmp_path / "out.jsonl.gz")
     with atomic_output(target, gzipped=True) as stream:
         stream.write("héllo\n")
     first = open(target, "rb").read()
     assert gzip.decompress(first) == "héllo\n".encode()
+    assert os.stat(target).st_mode & 0o777 == 0o666 & ~current_umask()  # as `open` would make it
     with atomic_output(target, gzipped=True) as stream:
         stream.write("héllo\n")
     assert open(target, "rb").read() == first  # no time stamp: the same bytes
