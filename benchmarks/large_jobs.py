@@ -21,6 +21,9 @@ with its output in WORK/runs/<configuration> (removed first, so nothing is skipp
 
 Documents and sentences come from the job's manifest (the peer's from its output). Scaling
 efficiency = rate with 2 workers / (2 x rate with 1). fp32 and, with ``--int8-folder``, int8.
+Documents per CPU-second (the command's and its worker processes' CPU time; not for Ray, whose
+actors are not its children) is the per-core speed of the capacity plan, and varies less than
+wall time with other load on the machine.
 
 The numbers mean something only on an otherwise idle machine. Smoke run (small corpus)::
 
@@ -39,6 +42,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -146,9 +150,13 @@ def run_config(
         if folder is None:
             return None
         command = runtime_command(config, folder, str(work / "corpus" / "shards"), output)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The command's CPU time and its workers' (Ray's actors are not its children: not counted).
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if completed.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{completed.stderr[-3000:]}")
     if config == "peer":
@@ -157,9 +165,11 @@ def run_config(
             for line in stream:
                 documents += 1
                 sentences += len(json.loads(line)["sentences"])
+        output_bytes = os.path.getsize(str(output) + ".jsonl")
     else:
-        totals = json.loads((output / "manifest" / "job.json").read_text())["totals"]
-        documents, sentences = totals["documents"], totals["sentences"]
+        job = json.loads((output / "manifest" / "job.json").read_text())
+        documents, sentences = job["totals"]["documents"], job["totals"]["sentences"]
+        output_bytes = sum(shard["output_bytes"] for shard in job["shards"])
     return {
         "config": config,
         "command": " ".join(command),
@@ -168,6 +178,9 @@ def run_config(
         "seconds": round(seconds, 2),
         "documents_per_s": documents / seconds,
         "sentences_per_s": sentences / seconds,
+        "output_bytes_per_document": output_bytes / documents,
+        "cpu_seconds": None if config.startswith("ray") else round(cpu, 2),
+        "documents_per_cpu_s": None if config.startswith("ray") else documents / cpu,
     }
 
 
@@ -192,6 +205,30 @@ def same_outputs(runs: Path) -> Optional[bool]:
     return all(shards(run) == first for run in runs[1:])
 
 
+PUBMED_ABSTRACTS = 36_000_000
+HOURS = 24
+
+
+def capacity_plan(report: Dict[str, Any]) -> List[str]:
+    """PubMed at the measured per-core speed (documents per CPU-second of one worker of one
+    thread): core-hours, and cores for a 24-hour run."""
+    lines = []
+    for precision, results in report["results"].items():
+        one = results.get("local-1")
+        if not one:
+            continue
+        per_core = one["documents_per_cpu_s"]
+        core_hours = PUBMED_ABSTRACTS / per_core / 3600
+        lines.append(
+            f"- {precision}: {per_core:.2f} documents per core-second -> "
+            f"{core_hours:,.0f} core-hours for {PUBMED_ABSTRACTS / 1e6:.0f} M abstracts, "
+            f"{core_hours / HOURS:,.0f} cores for a {HOURS}-hour run; output "
+            f"{one['output_bytes_per_document'] * PUBMED_ABSTRACTS / 1e9:,.0f} GB of "
+            f"{report['format']} ({one['output_bytes_per_document'] / 1e3:.1f} kB per document)"
+        )
+    return lines
+
+
 def markdown(report: Dict[str, Any]) -> str:
     lines = [
         f"Corpus: {report['corpus']['description']['documents']} documents "
@@ -199,17 +236,20 @@ def markdown(report: Dict[str, Any]) -> str:
         f"{report['corpus']['bytes'] / 1e6:.1f} MB of JSON lines, "
         f"{report['corpus']['shards']} shards); machine: {report['machine']}.",
         "",
-        "| precision | configuration | documents/s | sentences/s | seconds | scaling efficiency |",
-        "|---|---|---|---|---|---|",
+        "| precision | configuration | documents/s | sentences/s | seconds | scaling efficiency "
+        "| documents per CPU-second |",
+        "|---|---|---|---|---|---|---|",
     ]
     for precision, results in report["results"].items():
         for config, result in results.items():
             kind = config.rsplit("-", 1)[0]
             scaling = efficiency(results, kind) if config.endswith("-2") else None
+            per_cpu = result["documents_per_cpu_s"]
             lines.append(
                 f"| {precision} | {config} | {result['documents_per_s']:.1f} | "
                 f"{result['sentences_per_s']:.1f} | {result['seconds']:.1f} | "
-                f"{'' if scaling is None else f'{scaling:.2f}'} |"
+                f"{'' if scaling is None else f'{scaling:.2f}'} | "
+                f"{'' if per_cpu is None else f'{per_cpu:.2f}'} |"
             )
     lines.append("")
     for precision, identical in report["identical"].items():
@@ -254,6 +294,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         "corpus": corpus,
         "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}",
+        "format": "json",
         "results": {},
         "identical": {},
     }

@@ -41,6 +41,7 @@ def run_in_process(
 def run_on_pool(job: JobSpec, shards: Sequence[Shard], workers: int) -> Iterator[Dict[str, Any]]:
     """Tags `shards` on `workers` processes of one thread each; yields each shard's result as
     it finishes (see the module docstring for dead workers)."""
+    workers = min(workers, len(shards))  # no process without a shard to tag
     queue: Deque[Shard] = deque(shards)
     deaths: Counter = Counter()
     context = multiprocessing.get_context("spawn")

@@ -37,8 +37,8 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--workers",
         type=whole_number(1, "at least 1"),
-        help="worker processes (with --ray: Ray actors) of one thread each; default: this "
-        "process alone, on every core (--threads)",
+        help="worker processes (with --ray: Ray actors) of one thread each; default: one per "
+        "core (with --ray: per CPU of the cluster), or, with --threads, this process alone",
     )
     group.add_argument(
         "--ray",
@@ -56,6 +56,8 @@ def check_job_arguments(parser: argparse.ArgumentParser, args: argparse.Namespac
         if args.workers is not None or args.ray is not None:
             parser.error("--workers and --ray run a sharded job: give --output-dir too")
         return
+    if getattr(args, "threads", None) is not None and (args.workers or args.ray is not None):
+        parser.error("--threads is for a job in this process; each worker has one thread")
     if getattr(args, "output_file", None):
         parser.error("--output-file and --output-dir exclude each other")
     if getattr(args, "input_file", None) == "-":
@@ -127,14 +129,24 @@ def run_job_from_args(folder: str, args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             sentences_per_batch=args.sentences_per_batch,
         )
-        result = run_job(
-            job, args.input_file, args.workers, args.ray, getattr(args, "threads", None), log
-        )
+        threads = getattr(args, "threads", None)
+        workers = args.workers
+        if workers is None and threads is None and args.ray is None:
+            workers = default_workers()
+        result = run_job(job, args.input_file, workers, args.ray, threads, log)
     except (ShardError, JobError, ExportFolderError) as error:
         _print(f"{PROGRAM}: {error}")
         return 2
     _print(summary(result))
     return 1 if result["totals"]["failed"] else 0
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on: processes of one ONNX thread scale better
+    than one process of many threads on short inputs (benchmarks/README.md, "Large jobs")."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def summary(job_manifest: Dict[str, Any]) -> str:

@@ -131,7 +131,7 @@ def test_the_command_line_runs_a_job_and_names_each_failed_shard(model, tmp_path
     inputs = write_shards(tmp_path / "in", 3)
     (inputs / "part-009.jsonl").write_bytes(b'{"text": "fine"}\n{"text": "caf\xe9"}\n')
     command = [sys.executable, "-m", "hsl_bioner_runtime.cli", model, str(inputs / "*.jsonl*")]
-    command += ["--output-dir", str(tmp_path / "out")]
+    command += ["--output-dir", str(tmp_path / "out"), "--threads", "1"]  # in this process
     first = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert first.returncode == 1, first.stderr
     assert "3 of 4 shards done (3 in this run, 0 before), 1 failed" in first.stderr
