@@ -1,4 +1,5 @@
 """Shared test settings: fixture locations, the real-corpus setting, running the allennlp CLI."""
+import json
 import os
 import subprocess
 import sys
@@ -6,6 +7,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import pytest
+from allennlp.common import Params
 
 import hsl_bioner  # noqa: F401  (registers the plugin with AllenNLP, as --include-package does)
 
@@ -49,6 +51,33 @@ def run_allennlp(args: List[str], env: Optional[Dict[str, str]] = None, timeout:
     return result
 
 
+def config_with_encoder(config: Path, encoder: str, target: Path, env=None) -> Path:
+    """The fixture config evaluated, with every mention of the tiny XLNet's folder replaced by
+    `encoder`, one epoch, written as JSON."""
+    previous = {key: os.environ.get(key) for key in env or {}}
+    os.environ.update(env or {})
+    try:
+        params = Params.from_file(str(config)).as_dict()
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key)
+            else:
+                os.environ[key] = value
+
+    def replace(value):
+        if isinstance(value, dict):
+            return {k: replace(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [replace(v) for v in value]
+        return encoder if value == "fixtures/tiny_xlnet" else value
+
+    params = replace(params)
+    params["trainer"]["num_epochs"] = 1
+    target.write_text(json.dumps(params))
+    return target
+
+
 @pytest.fixture(autouse=True)
 def _run_from_project_root(monkeypatch):
     # Fixture configs and archives name paths relative to the project root.
@@ -67,3 +96,21 @@ def fixture_runs(tmp_path_factory) -> Dict[str, Path]:
         env={"HSL_BIONER_MTL_XC_ARCHIVE": str(runs / "mtl_xc" / "model.tar.gz")},
     )
     return {name: runs / name for name in ("stl", "mtl_xc", "mtl_ls")}
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_runs(tmp_path_factory) -> Dict[str, Path]:
+    """The tiny BERT's STL and MTL-LS (k = 2 of 4, one group per task, no initialisation from an
+    MTL-XC archive) fixture runs, one epoch each, trained once per test session through the CLI.
+    Serialization dirs."""
+    runs = tmp_path_factory.mktemp("bert_runs")
+    for name in ("stl", "mtl_ls"):
+        env = {"HSL_BIONER_MTL_XC_ARCHIVE": "unused"}
+        config = config_with_encoder(
+            FIXTURE_CONFIGS / f"{name}.jsonnet", TINY_BERT, runs / f"{name}.json", env
+        )
+        params = json.loads(config.read_text())
+        params["model"].pop("initializer", None)
+        config.write_text(json.dumps(params))
+        run_allennlp(["train", str(config), "-s", str(runs / name)])
+    return {name: runs / name for name in ("stl", "mtl_ls")}

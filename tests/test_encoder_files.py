@@ -11,7 +11,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
 from allennlp.predictors import Predictor
 from tokenizers import Tokenizer
@@ -28,7 +27,15 @@ from hsl_bioner.encoder_files import (
 from hsl_bioner.modules import split_transformer
 from hsl_bioner.training.encoder_files import EncoderFilesCallback
 from hsl_bioner_runtime.pieces import PieceEncoder
-from tests.conftest import FIXTURE_CONFIGS, FIXTURES, ROOT, TINY_BERT, TINY_XLNET, run_allennlp
+from tests.conftest import (
+    FIXTURE_CONFIGS,
+    FIXTURES,
+    ROOT,
+    TINY_BERT,
+    TINY_XLNET,
+    config_with_encoder,
+    run_allennlp,
+)
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 MINILM = ROOT / "models" / "all-MiniLM-L6-v2"
@@ -86,33 +93,6 @@ def test_fixture_archives_carry_the_encoder(fixture_runs, tmp_path):
         assert "encoder/tokenizer.json" in archive.getnames()
 
 
-def _config_with_encoder(config: Path, encoder: str, target: Path, env=None) -> Path:
-    """The fixture config evaluated, with every mention of the tiny XLNet's folder replaced by
-    `encoder`, one epoch, written as JSON."""
-    previous = {key: os.environ.get(key) for key in env or {}}
-    os.environ.update(env or {})
-    try:
-        params = Params.from_file(str(config)).as_dict()
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key)
-            else:
-                os.environ[key] = value
-
-    def replace(value):
-        if isinstance(value, dict):
-            return {k: replace(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [replace(v) for v in value]
-        return encoder if value == "fixtures/tiny_xlnet" else value
-
-    params = replace(params)
-    params["trainer"]["num_epochs"] = 1
-    target.write_text(json.dumps(params))
-    return target
-
-
 @pytest.fixture(scope="module")
 def portable(tmp_path_factory):
     """STL, MTL-XC and MTL-LS trained with a COPY of the tiny XLNet that is then deleted, with
@@ -126,7 +106,7 @@ def portable(tmp_path_factory):
     metrics = {}
     for name in ("stl", "mtl_xc", "mtl_ls"):
         env = {"HSL_BIONER_MTL_XC_ARCHIVE": xc_archive}
-        config = _config_with_encoder(
+        config = config_with_encoder(
             FIXTURE_CONFIGS / f"{name}.jsonnet", str(encoder), work / f"{name}.json", env
         )
         run_allennlp(["train", str(config), "-s", str(runs / name)], env=env)

@@ -81,6 +81,7 @@ class _XLNetFamily:
     relative positional encoding and the attention masks that `XLNetModel.forward` builds, so we
     build them once per batch (`embed`) and hand them to every stack (`select` cuts rows out)."""
 
+    name = "xlnet"  # as an export's tagger.json calls the family
     # Which dimension of each state tensor is the batch.
     batch_dims = {"hidden": 1, "attn_mask_h": 2, "seg_mat": 2, "pos_emb": 1}
 
@@ -98,28 +99,32 @@ class _XLNetFamily:
         type_ids: Optional[torch.Tensor],
     ) -> LayerState:
         # Mirrors XLNetModel.forward for fine-tuning: no memory, no permutation, no target mapping.
-        input_ids = token_ids.transpose(0, 1).contiguous()
-        qlen, bsz = input_ids.shape
+        state = _XLNetFamily.layer_state(base, mask, type_ids)
+        state["hidden"] = base.dropout(base.word_embedding(token_ids.transpose(0, 1)))
+        return state
+
+    @staticmethod
+    def layer_state(
+        base: XLNetModel, mask: torch.Tensor, type_ids: Optional[torch.Tensor]
+    ) -> LayerState:
+        """What every layer needs besides the hidden states, from the batch's ``[batch, seq]``
+        mask and type ids alone (so that an exported upper stack can rebuild it)."""
+        qlen, bsz = mask.shape[1], mask.shape[0]
         dtype = base.word_embedding.weight.dtype
         input_mask = 1.0 - mask.transpose(0, 1).to(dtype)
         attn_mask = input_mask[None, :, :, None]
         if base.attn_type == "uni":
             attn_mask = attn_mask + base.create_mask(qlen, 0).to(attn_mask)[:, :, None, None]
         attn_mask = (attn_mask > 0).to(dtype)
-        non_tgt_mask = -torch.eye(qlen, device=token_ids.device, dtype=dtype)
+        non_tgt_mask = -torch.eye(qlen, device=mask.device, dtype=dtype)
         non_tgt_mask = ((attn_mask + non_tgt_mask[:, :, None, None]) > 0).to(dtype)
         seg_mat = None
         if type_ids is not None:
             types = type_ids.transpose(0, 1)
             seg_mat = (types[:, None] != types[None, :]).long()
             seg_mat = torch.nn.functional.one_hot(seg_mat, num_classes=2).to(dtype)
-        pos_emb = base.relative_positional_encoding(qlen, qlen, bsz=bsz).to(token_ids.device)
-        return {
-            "hidden": base.dropout(base.word_embedding(input_ids)),
-            "attn_mask_h": non_tgt_mask,
-            "seg_mat": seg_mat,
-            "pos_emb": base.dropout(pos_emb),
-        }
+        pos_emb = base.relative_positional_encoding(qlen, qlen, bsz=bsz).to(mask.device)
+        return {"attn_mask_h": non_tgt_mask, "seg_mat": seg_mat, "pos_emb": base.dropout(pos_emb)}
 
     @staticmethod
     def run_layer(layer: torch.nn.Module, state: LayerState) -> torch.Tensor:
@@ -137,6 +142,11 @@ class _XLNetFamily:
     def output(base: XLNetModel, hidden: torch.Tensor) -> torch.Tensor:
         return base.dropout(hidden).transpose(0, 1)
 
+    @staticmethod
+    def from_batch_first(hidden: torch.Tensor) -> torch.Tensor:
+        """``[batch, seq, dim]`` (as `output` gives them) -> the layers' layout."""
+        return hidden.transpose(0, 1)
+
 
 class _BertFamily:
     """BERT-like encoders (BERT, MiniLM, RoBERTa, ELECTRA): absolute positions added once by the
@@ -144,6 +154,7 @@ class _BertFamily:
     extended attention mask: feeding hidden states back through ``inputs_embeds`` would add the
     position embeddings a second time."""
 
+    name = "bert"
     batch_dims = {"hidden": 0, "attention_mask": 0}
 
     @staticmethod
@@ -161,11 +172,16 @@ class _BertFamily:
         mask: torch.Tensor,
         type_ids: Optional[torch.Tensor],
     ) -> LayerState:
-        extended = base.get_extended_attention_mask(mask.long(), token_ids.shape)
-        return {
-            "hidden": base.embeddings(input_ids=token_ids, token_type_ids=type_ids),
-            "attention_mask": extended,
-        }
+        state = _BertFamily.layer_state(base, mask, type_ids)
+        state["hidden"] = base.embeddings(input_ids=token_ids, token_type_ids=type_ids)
+        return state
+
+    @staticmethod
+    def layer_state(
+        base: PreTrainedModel, mask: torch.Tensor, type_ids: Optional[torch.Tensor]
+    ) -> LayerState:
+        """What every layer needs besides the hidden states: the extended attention mask."""
+        return {"attention_mask": base.get_extended_attention_mask(mask.long(), mask.shape)}
 
     @staticmethod
     def run_layer(layer: torch.nn.Module, state: LayerState) -> torch.Tensor:
@@ -173,6 +189,10 @@ class _BertFamily:
 
     @staticmethod
     def output(base: PreTrainedModel, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden
+
+    @staticmethod
+    def from_batch_first(hidden: torch.Tensor) -> torch.Tensor:
         return hidden
 
 
