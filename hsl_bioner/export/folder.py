@@ -10,6 +10,7 @@ and writes tagger.json, tokenizer.json, crf.npz and, last, manifest.json (the ru
 import importlib.metadata
 import json
 import logging
+import os
 import shutil
 import tarfile
 import tempfile
@@ -106,6 +107,10 @@ def export_archive(
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         write_folder(model, pieces, selected, staging, archive_file, int8=int8_settings)
+        # mkdtemp makes the folder private (0700); the export gets the mode of a new folder.
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)

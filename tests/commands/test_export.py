@@ -1,4 +1,5 @@
 """`allennlp bioner-export`: the folder, task selection, and errors without tracebacks."""
+import os
 import subprocess
 import sys
 
@@ -32,6 +33,10 @@ def test_the_selected_heads_are_exported(fixture_runs, tmp_path):
         "tokenizer.json",
     ]
     assert exported.manifest["source_archive"]["path"] == str(archive)
+    # Readable by others as any new folder is, not private as the staging folder was made.
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask
     # --force replaces a folder that holds files; nothing of the old one is left.
     (out / "stale.txt").write_text("old")
     export_archive(str(archive), str(out), force=True)
