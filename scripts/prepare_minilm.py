@@ -30,7 +30,6 @@ Usage (from the project root; ``make minilm`` runs the first line)::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
@@ -41,6 +40,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 from typing import List, Optional, Tuple
+
+from hsl_bioner_runtime.folder import sha256_of
 
 # Nothing below may reach the hub; set before transformers / huggingface_hub are imported (they
 # read these variables at import time).
@@ -173,14 +174,6 @@ def resolve_source(source: Optional[Path], scratch: Path) -> Path:
 # ---------------------------------------------------------------------------------------------
 # Conversion
 # ---------------------------------------------------------------------------------------------
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_weights(path: Path, skip: bool) -> None:

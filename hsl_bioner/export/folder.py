@@ -14,7 +14,7 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import allennlp
 import onnx
@@ -26,10 +26,20 @@ from allennlp.data import DatasetReader
 from allennlp.data.dataset_readers import MultiTaskDatasetReader
 from allennlp.models.archival import Archive, load_archive
 
+from hsl_bioner.data.iob_reader import read_iob_sentences
 from hsl_bioner.data.piece_indexer import PieceIndexer
 from hsl_bioner.export.graphs import GroupGraph, SharedGraph
 from hsl_bioner.export.onnx_export import GROUP_INPUTS, OPSET, PIECE_INPUTS, export_graph
+from hsl_bioner.export.quantize import (
+    DEFAULT_FP32_LAYERS,
+    DEFAULT_METHOD,
+    METHODS,
+    group_feeds,
+    piece_feed,
+    quantize_graph,
+)
 from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger, _entity_types
+from hsl_bioner.predictors.bioner import _check_layers
 from hsl_bioner_runtime import folder as layout
 from hsl_bioner_runtime.pieces import PieceEncoder
 from hsl_bioner_runtime.tagging import select_tasks
@@ -51,6 +61,9 @@ def export_archive(
     *,
     tasks: Optional[Sequence[str]] = None,
     int8: bool = False,
+    int8_method: str = DEFAULT_METHOD,
+    fp32_layers: Sequence[int] = DEFAULT_FP32_LAYERS,
+    calibration_file: Optional[str] = None,
     force: bool = False,
 ) -> Path:
     """Exports the `bioner_tagger` archive `archive_file` into the folder `output_dir` and
@@ -58,7 +71,12 @@ def export_archive(
 
     `tasks` selects the heads to export (default: all; a group is exported when one of its tasks
     is). `output_dir` must not exist or be empty, unless `force`, which replaces it. The folder
-    is written in a temporary sibling first and renamed into place when complete."""
+    is written in a temporary sibling first and renamed into place when complete.
+
+    `int8` quantises the encoder layers but `fp32_layers` with `int8_method` ("dynamic" or
+    "static"; see `hsl_bioner.export.quantize`); static quantisation calibrates on the
+    archive's training sentences, or on `calibration_file` (IOB, or one sentence of
+    whitespace-separated words per line) when given or when those are not found."""
     target = Path(output_dir)
     if target.exists() and not target.is_dir():
         raise ExportError(f"{target} exists and is not a folder.")
@@ -73,10 +91,21 @@ def export_archive(
     except ValueError as error:
         raise ExportError(str(error)) from None
     pieces = _piece_encoder(archive.dataset_reader, archive_file)
+    int8_settings = None
+    if int8:
+        _check_layers(fp32_layers, model.embedder.split.num_layers)
+        if int8_method not in METHODS:
+            raise ExportError(f"int8 method must be one of {', '.join(METHODS)}: {int8_method!r}")
+        calibration = None
+        if int8_method == "static":
+            calibration = calibration_sentences(archive, selected, calibration_file)
+        int8_settings = Int8Settings(int8_method, tuple(fp32_layers), calibration)
+    elif calibration_file is not None or int8_method != DEFAULT_METHOD:
+        raise ExportError("--int8-method and --calibration-file only apply with --int8.")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        write_folder(model, pieces, selected, staging, archive_file, int8=int8)
+        write_folder(model, pieces, selected, staging, archive_file, int8=int8_settings)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
@@ -94,9 +123,10 @@ def write_folder(
     folder: Path,
     source_archive: Optional[str],
     *,
-    int8: bool = False,
+    int8: Optional["Int8Settings"] = None,
 ) -> None:
-    """Writes the exported folder of `model`'s heads for `tasks` into the existing `folder`."""
+    """Writes the exported folder of `model`'s heads for `tasks` into the existing `folder`,
+    with int8 graphs when `int8` is given."""
     model.eval()
     split = model.embedder.split
     if model.embedder.max_length != pieces.max_length:
@@ -120,12 +150,110 @@ def write_folder(
         group_inputs = dict(zip(GROUP_INPUTS, (hidden, *list(inputs.values())[1:])))
         export_graph(graph, group_inputs, "emissions", folder / layout.group_graph_name(group))
 
+    if int8 is not None:
+        _quantize(folder, groups, split.num_layers, int8, pieces)
     crfs = {group: model.heads[group].crf.decoding_parameters() for group in groups}
     layout.write_crfs(folder / layout.CRF_FILE, crfs)
     pieces.tokenizer.save(str(folder / layout.TOKENIZER))
-    config = tagger_config(model, pieces, tasks, uses_type_ids, precision="fp32", int8=None)
+    config = tagger_config(
+        model,
+        pieces,
+        tasks,
+        uses_type_ids,
+        precision="fp32" if int8 is None else "int8",
+        int8=None if int8 is None else int8.describe(),
+    )
     (folder / layout.TAGGER_CONFIG).write_text(json.dumps(config, indent=2) + "\n", "utf-8")
     layout.write_manifest(folder, source_archive, software_versions())
+
+
+class Int8Settings(NamedTuple):
+    """How `write_folder` quantises: the method, the layers kept in fp32, and for the static
+    method the calibration sentences (lists of words)."""
+
+    method: str
+    fp32_layers: Tuple[int, ...]
+    calibration: Optional[List[List[str]]]
+
+    def describe(self) -> Dict[str, Any]:
+        """tagger.json's "int8"."""
+        return {"method": self.method, "fp32_layers": list(self.fp32_layers), "per_channel": True}
+
+
+# Sentences of calibration for static int8, at most; in batches of this many.
+CALIBRATION_SENTENCES = 256
+_CALIBRATION_BATCH = 32
+
+
+def calibration_sentences(
+    archive: Archive, tasks: Sequence[str], calibration_file: Optional[str]
+) -> List[List[str]]:
+    """Up to `CALIBRATION_SENTENCES` sentences for static int8: from `calibration_file`, else
+    evenly from the training data of `tasks` named by the archive's config."""
+    if calibration_file is not None:
+        return _read_sentences(calibration_file)[:CALIBRATION_SENTENCES]
+    paths = archive.config.as_dict().get("train_data_path")
+    if isinstance(paths, str):
+        paths = {task: paths for task in tasks}
+    found = [paths[task] for task in tasks if isinstance(paths, dict) and task in paths]
+    missing = [path for path in found if not Path(path).is_file()]
+    if not found or missing:
+        raise ExportError(
+            "Static int8 calibrates on the training sentences named by the archive's config "
+            f"({', '.join(missing) or 'none named'} not found here): give --calibration-file."
+        )
+    share = -(-CALIBRATION_SENTENCES // len(found))
+    sentences: List[List[str]] = []
+    for path in found:
+        sentences += _read_sentences(path)[:share]
+    return sentences[:CALIBRATION_SENTENCES]
+
+
+def _read_sentences(path: str) -> List[List[str]]:
+    """The sentences of an IOB file (word TAB tag lines), or of a text file of one sentence of
+    whitespace-separated words per line."""
+    if not Path(path).is_file():
+        raise ExportError(f"{path}: no such calibration file.")
+    with open(path, encoding="utf-8") as stream:
+        first = next((line for line in stream if line.strip()), "")
+    if "\t" in first:
+        try:
+            return [list(s.words) for s in read_iob_sentences(path)]
+        except ValueError as error:
+            raise ExportError(str(error)) from None
+    with open(path, encoding="utf-8") as stream:
+        return [line.split() for line in stream if line.strip()]
+
+
+def _quantize(
+    folder: Path, groups: Sequence[str], num_layers: int, int8: Int8Settings, pieces: PieceEncoder
+) -> None:
+    shared_path = folder / layout.SHARED_GRAPH
+    feeds = None
+    if int8.method == "static":
+        sentences = sorted(int8.calibration or [], key=len)
+        feeds = [
+            piece_feed(pieces.batch(pieces.encode_batch(sentences[i : i + _CALIBRATION_BATCH])))
+            for i in range(0, len(sentences), _CALIBRATION_BATCH)
+        ]
+    paths = {None: shared_path, **{g: folder / layout.group_graph_name(g) for g in groups}}
+    fp32 = {name: path.with_suffix(".fp32.onnx") for name, path in paths.items()}
+    for name, path in paths.items():
+        path.rename(fp32[name])
+    for name, path in paths.items():
+        calibration = feeds
+        if feeds is not None and name is not None:
+            calibration = group_feeds(fp32[None], feeds)
+        quantize_graph(
+            fp32[name],
+            path,
+            num_layers,
+            method=int8.method,
+            fp32_layers=int8.fp32_layers,
+            calibration=calibration,
+        )
+    for path in fp32.values():
+        path.unlink()
 
 
 def tagger_config(
