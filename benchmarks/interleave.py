@@ -9,16 +9,22 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Callable, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 # Options of the driver that a single-configuration run does not take.
-_DRIVER_ONLY = ("config", "configs", "output_md", "rounds")
+_DRIVER_ONLY = ("config", "configs", "output_md", "rounds", "cold_start")
 
 
-def run_interleaved(script: str, args: argparse.Namespace) -> Dict[str, List[Dict[str, float]]]:
+def run_interleaved(
+    script: str,
+    args: argparse.Namespace,
+    python_for: Optional[Callable[[str], str]] = None,
+) -> Dict[str, List[Dict[str, float]]]:
     """Runs `script --config C` with the driver's other options for every C of `args.configs`,
-    `args.rounds` times; each run prints its result as a JSON object on its last line."""
+    `args.rounds` times; each run prints its result as a JSON object on its last line.
+    `python_for(C)` is the interpreter of configuration C (default: this one), e.g. the runtime's
+    own environment for configurations that must run without torch."""
     options = [
         f"--{key.replace('_', '-')}={value}"
         for key, value in vars(args).items()
@@ -27,7 +33,8 @@ def run_interleaved(script: str, args: argparse.Namespace) -> Dict[str, List[Dic
     results: Dict[str, List[Dict[str, float]]] = {config: [] for config in args.configs}
     for round_ in range(args.rounds):
         for config in args.configs:
-            command = [sys.executable, script, "--config", config, *options]
+            python = python_for(config) if python_for else sys.executable
+            command = [python, script, "--config", config, *options]
             done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
             if done.returncode != 0:
                 sys.exit(f"{config} failed:\n{done.stderr[-3000:]}")

@@ -22,6 +22,19 @@ sensitive to other load on the machine).
   the same with every Linear module of the encoder dynamically quantised (the issue's figure).
 - `heads-T`: `tag` of an MTL-LS-shaped model (k = 3 of 6) with T task heads on the
   same batches, against T = 1 (STL): the cost of multi-type tagging, bound (k + T (n - k)) / n.
+- `onnx-fp32`, `onnx-int8`: the runtime's `Tagger` (no torch in the process: these run in the
+  runtime's environment, `--runtime-python`) on the folders `allennlp bioner-export` wrote from
+  the same archive (`--onnx-folder`, `--onnx-int8-folder`), end to end as `ours`: raw text in,
+  records with entities out, all documents in one `tag` call.
+- `onnx-encoder`: the bare encoder exported to ONNX (Hugging Face `AutoModel`, opset 14; the
+  driver writes it to `--bare-onnx` once) run by ONNX Runtime on the runtime's length-sorted
+  batches of 32 (the `Tagger`'s own batches): the ceiling of `onnx-fp32`.
+- `onnx-heads-T`: the `Tagger` on an exported MTL-LS folder (`--onnx-mtl-folder`) with its first
+  T tasks: the cost of T heads on one shared pass.
+
+With `--cold-start N`, also the time from process start to the first output line of
+`bioner-tag FOLDER -` (the runtime) and of `allennlp bioner-tag ARCHIVE -`, one short document
+on stdin, median of N runs each.
 
     .venv/bin/python benchmarks/prediction_speed.py \
         --archive benchmarks/runs/stl_minilm_ncbi/model.tar.gz --output-md /tmp/speed.md
@@ -36,7 +49,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from interleave import run_interleaved
 
@@ -53,12 +66,26 @@ CONFIGS = [
     "heads-1",
     "heads-2",
     "heads-4",
+    "onnx-fp32",
+    "onnx-int8",
+    "onnx-encoder",
+    "onnx-heads-1",
+    "onnx-heads-2",
 ]
+# Each configuration's folder option; `onnx-encoder` reads the fp32 folder's tokenizer.
+_ONNX_FOLDER = {
+    "onnx-fp32": "onnx_folder",
+    "onnx-int8": "onnx_int8_folder",
+    "onnx-encoder": "onnx_folder",
+    "onnx-heads-1": "onnx_mtl_folder",
+    "onnx-heads-2": "onnx_mtl_folder",
+}
 
 
 def _sentences(args: argparse.Namespace) -> List[List[str]]:
-    from hsl_bioner.data.iob_reader import read_iob_sentences
-
+    """The words of the first `--sentences` test sentences (word TAB tag lines, a blank line
+    after each sentence): read here, without the plugin, so that the runtime's configurations
+    read them in an environment without torch."""
     root = Path(
         args.data_root
         or os.environ.get("HSL_BIONER_DATA")
@@ -67,8 +94,14 @@ def _sentences(args: argparse.Namespace) -> List[List[str]]:
     path = root / args.corpus / "test.tsv"
     if not path.is_file():
         sys.exit(f"{path} not found: pass --data-root or set HSL_BIONER_DATA")
-    sentences = [s.words for s in read_iob_sentences(str(path))]
-    return sentences[: args.sentences]
+    sentences: List[List[str]] = [[]]
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            if not line.startswith("-DOCSTART-"):
+                sentences[-1].append(line.split("\t")[0])
+        elif sentences[-1]:
+            sentences.append([])
+    return [words for words in sentences if words][: args.sentences]
 
 
 def _chunks(items, size):
@@ -79,7 +112,81 @@ def _sorted_batches(sentences, size):
     return _chunks(sorted(sentences, key=len), size)
 
 
+def _measure(work, sentences: int) -> Dict[str, float]:
+    work()  # warm-up, not timed (also loads lazy parts)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    work()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return {
+        "sentences_per_s": sentences / elapsed,
+        "sentences_per_cpu_s": sentences / cpu,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_onnx(args: argparse.Namespace) -> Dict[str, float]:
+    """One `onnx-*` configuration, in the runtime's environment (numpy, onnxruntime, tokenizers:
+    no torch)."""
+    sentences = _sentences(args)
+    texts = [" ".join(words) for words in sentences]
+    folder = getattr(args, _ONNX_FOLDER[args.config])
+    if args.config == "onnx-encoder":
+        import numpy
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        from hsl_bioner_runtime.folder import load_folder
+        from hsl_bioner_runtime.pieces import PieceEncoder
+
+        exported = load_folder(folder)
+        pieces = PieceEncoder(
+            Tokenizer.from_file(str(exported.tokenizer)),
+            exported.special_tokens,
+            exported.max_length,
+        )
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = args.threads
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(
+            args.bare_onnx, options, providers=["CPUExecutionProvider"]
+        )
+        # The runtime's batches, built once: this configuration is the encoder alone.
+        batches = [
+            pieces.batch(pieces.encode_batch(batch)) for batch in _sorted_batches(sentences, 32)
+        ]
+
+        def work():
+            for batch in batches:
+                session.run(
+                    None,
+                    {
+                        "input_ids": batch.token_ids,
+                        "attention_mask": batch.mask.astype(numpy.int64),
+                        "token_type_ids": batch.type_ids,
+                    },
+                )
+
+    else:
+        from hsl_bioner_runtime import Tagger
+
+        tasks = None
+        if args.config.startswith("onnx-heads-"):
+            heads = int(args.config.split("-")[-1])
+            tasks = Tagger.load(folder).describe()["tasks"]
+            tasks = list(tasks)[:heads]
+            if len(tasks) < heads:
+                sys.exit(f"{folder} has {len(tasks)} tasks; {args.config} needs {heads}")
+        tagger = Tagger.load(folder, tasks=tasks, threads=args.threads)
+
+        def work():
+            tagger.tag(texts)
+
+    return _measure(work, len(sentences))
+
+
 def run_one(args: argparse.Namespace) -> Dict[str, float]:
+    if args.config.startswith("onnx"):
+        return run_onnx(args)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -236,15 +343,62 @@ def run_one(args: argparse.Namespace) -> Dict[str, float]:
                 for tensors in batches:
                     model.tag(tensors["tokens"], tasks)
 
-    work()  # warm-up, not timed (also loads lazy parts)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    work()
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    return {
-        "sentences_per_s": len(sentences) / elapsed,
-        "sentences_per_cpu_s": len(sentences) / cpu,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+    return _measure(work, len(sentences))
+
+
+def export_bare_encoder(encoder: str, path: str) -> None:
+    """The Hugging Face encoder alone as an ONNX graph (opset 14, dynamic rows and length), the
+    `onnx-encoder` configuration's model."""
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(encoder).eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    example = torch.ones(2, 8, dtype=torch.long)
+    torch.onnx.export(
+        Hidden(),
+        (example, example, torch.zeros_like(example)),
+        path,
+        opset_version=14,
+        input_names=names,
+        output_names=["hidden"],
+        dynamic_axes={name: {0: "rows", 1: "length"} for name in names + ["hidden"]},
+    )
+
+
+def cold_start(command: List[str], runs: int) -> Optional[float]:
+    """Median seconds from process start to the first line on stdout, one short document on
+    stdin; None when the command fails."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        process.stdin.write("Familial adenomatous polyposis is a cancer syndrome.\n")
+        process.stdin.close()
+        line = process.stdout.readline()
+        times.append(time.perf_counter() - started)
+        process.communicate()
+        if process.returncode != 0 or not line:
+            return None
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -259,6 +413,22 @@ def main() -> None:
     parser.add_argument(
         "--documents-per-call", type=int, default=0, help="ours: documents per call (0: all)"
     )
+    parser.add_argument("--onnx-folder", help="bioner-export of --archive (onnx-fp32)")
+    parser.add_argument("--onnx-int8-folder", help="bioner-export --int8 of --archive")
+    parser.add_argument("--onnx-mtl-folder", help="bioner-export of an MTL-LS archive")
+    parser.add_argument(
+        "--bare-onnx",
+        default="/tmp/hsl_bioner_bare_encoder.onnx",
+        help="the bare encoder's ONNX graph (written by the driver when absent)",
+    )
+    parser.add_argument(
+        "--runtime-python",
+        default=str(ROOT / ".venv-runtime/bin/python"),
+        help="the interpreter of the onnx-* configurations (the runtime's environment)",
+    )
+    parser.add_argument(
+        "--cold-start", type=int, default=0, help="also time N cold starts of each bioner-tag"
+    )
     parser.add_argument("--configs", nargs="+", default=CONFIGS)
     parser.add_argument("--output-md")
     parser.add_argument("--config", help=argparse.SUPPRESS)  # internal: run one configuration
@@ -267,8 +437,18 @@ def main() -> None:
         print(json.dumps(run_one(args)))
         return
     _sentences(args)
+    for config in args.configs:
+        if config in _ONNX_FOLDER and not getattr(args, _ONNX_FOLDER[config]):
+            option = "--" + _ONNX_FOLDER[config].replace("_", "-")
+            sys.exit(f"{config} needs {option} (leave it out of --configs otherwise)")
+    if "onnx-encoder" in args.configs and not Path(args.bare_onnx).is_file():
+        export_bare_encoder(args.encoder, args.bare_onnx)
 
-    results = run_interleaved(__file__, args)
+    results = run_interleaved(
+        __file__,
+        args,
+        python_for=lambda c: args.runtime_python if c.startswith("onnx") else sys.executable,
+    )
 
     def medians(key: str) -> Dict[str, float]:
         return {c: statistics.median(r[key] for r in runs) for c, runs in results.items()}
@@ -302,7 +482,18 @@ def main() -> None:
         ("ours int8 / ours fp32", "ours-int8", "ours-fp32", "-"),
         ("ours int8 (all layers) / bare encoder int8", "ours-int8-all", "encoder-int8", "-"),
         ("bare encoder int8 / fp32", "encoder-int8", "encoder-fp32", "-"),
+        ("ONNX fp32 end to end / bare ONNX encoder", "onnx-fp32", "onnx-encoder", "≥ 0.9"),
+        ("ONNX fp32 / torch fp32 (ours)", "onnx-fp32", "ours-fp32", "-"),
+        ("ONNX int8 / torch int8 (ours)", "onnx-int8", "ours-int8", "-"),
+        ("ONNX int8 / ONNX fp32", "onnx-int8", "onnx-fp32", "-"),
     ]
+    pipelines = [c for c in ("hf-pipeline", "hf-pipeline-b1") if c in speed]
+    if pipelines:
+        best = max(pipelines, key=lambda c: speed[c])
+        checks += [
+            (f"ONNX fp32 / the pipeline's best ({best})", "onnx-fp32", best, "≥ 2.5"),
+            (f"ONNX int8 / the pipeline's best ({best})", "onnx-int8", best, "≥ 5"),
+        ]
     lines += ["", "Ratios by wall time (by CPU time, less sensitive to other load):", ""]
     for name, a, b, target in checks:
         if a in speed and b in speed:
@@ -319,6 +510,33 @@ def main() -> None:
                     f"({cpu_speed['heads-1'] / cpu_speed[config]:.2f}x) one STL model "
                     f"(bound (k + T(n-k))/n = {(3 + t * 3) / 6:.2f}, not T = {t})"
                 )
+    if "onnx-heads-1" in speed and "onnx-heads-2" in speed:
+        lines.append(
+            f"- ONNX: 2 heads cost {speed['onnx-heads-1'] / speed['onnx-heads-2']:.2f}x "
+            f"({cpu_speed['onnx-heads-1'] / cpu_speed['onnx-heads-2']:.2f}x) one head of the same "
+            "MTL-LS folder (bound (k + T(n-k))/n = 1.50 for k = 3 of 6)"
+        )
+    if "onnx-fp32" in rss and "ours-fp32" in rss:
+        lines.append(
+            f"- peak RSS, runtime fp32 / torch predictor fp32: "
+            f"{rss['onnx-fp32'] / rss['ours-fp32']:.2f}, target ≤ 0.5"
+        )
+    if args.cold_start:
+        runtime_cli = [str(Path(args.runtime_python).parent / "bioner-tag")]
+        commands = {
+            "runtime `bioner-tag FOLDER -`": runtime_cli + [args.onnx_folder or "", "-"],
+            "`allennlp bioner-tag ARCHIVE -`": [
+                str(Path(sys.executable).parent / "allennlp"),
+                "bioner-tag",
+                args.archive,
+                "-",
+            ],
+        }
+        lines += ["", f"Cold start, process start to first output line (median of "
+                  f"{args.cold_start}):", ""]
+        for name, command in commands.items():
+            seconds = cold_start(command + ["--no-progress"], args.cold_start)
+            lines.append(f"- {name}: " + ("failed" if seconds is None else f"{seconds:.2f} s"))
     table = "\n".join(lines)
     print(table)
     if args.output_md:

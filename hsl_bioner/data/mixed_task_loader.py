@@ -270,8 +270,11 @@ class MixedTaskDataLoader(DataLoader):
                 try:
                     instance.index_fields(self._vocab)
                 except KeyError as error:
+                    # MultiTaskDatasetReader wraps each reader in a shim that holds it as `inner`.
+                    task_reader = getattr(self.readers[task], "inner", self.readers[task])
+                    namespace = getattr(task_reader, "label_namespace", None)
                     raise ConfigurationError(
-                        _unknown_label_message(task, instance, self._vocab, error)
+                        _unknown_label_message(task, instance, self._vocab, namespace, error)
                     ) from None
 
     def iter_instances(self) -> Iterator[Instance]:
@@ -443,16 +446,20 @@ def _equalise_across_workers(batches: List[List[Instance]]) -> List[List[Instanc
 
 
 def _unknown_label_message(
-    task: str, instance: Instance, vocab: Vocabulary, error: KeyError
+    task: str,
+    instance: Instance,
+    vocab: Vocabulary,
+    namespace: Optional[str],
+    error: KeyError,
 ) -> str:
     """Says where the first tag the model never saw in training is (``path:line`` of the tag:
     the sentence's ``source`` is the line of its first token, and a sentence's tokens are on
-    consecutive lines), and what to do."""
+    consecutive lines), and what to do. `namespace` is the tags' namespace, as the task's reader
+    (`bioner_iob`: its public ``label_namespace``) writes them; None when the reader does not
+    say (only the error's text is reported then)."""
     metadata = instance.fields["metadata"].metadata if "metadata" in instance.fields else {}
     field = instance.fields.get("tags")
     labels = list(getattr(field, "labels", []))
-    # SequenceLabelField has no public accessor of its namespace.
-    namespace = getattr(field, "_label_namespace", None)
     known = vocab.get_token_to_index_vocabulary(namespace) if namespace else {}
     position = next((i for i, label in enumerate(labels) if known and label not in known), None)
     where = metadata.get("source", "a sentence")

@@ -3,7 +3,9 @@
 The same input forms, output formats, one record per input document, progress bar and
 line-numbered errors as `allennlp bioner-tag` (the flags and the loop are
 `hsl_bioner_runtime.command_line`'s); the model is an `allennlp bioner-export` folder run by
-`hsl_bioner_runtime.Tagger`. Also ``python -m hsl_bioner_runtime.cli``.
+`hsl_bioner_runtime.Tagger`. With ``--output-dir``, INPUT is a folder or glob of shards tagged as
+a sharded, resumable job, here, on ``--workers`` processes or on Ray (`hsl_bioner_runtime.jobs`).
+Also ``python -m hsl_bioner_runtime.cli``.
 """
 
 import argparse
@@ -19,6 +21,7 @@ from hsl_bioner_runtime.command_line import (
     whole_number,
 )
 from hsl_bioner_runtime.folder import ExportFolderError
+from hsl_bioner_runtime.jobs import add_job_arguments, check_job_arguments, run_job_from_args
 
 
 def argument_parser() -> argparse.ArgumentParser:
@@ -31,7 +34,11 @@ def argument_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(prog=PROGRAM, description=description)
     parser.add_argument("folder", help="the exported folder (`allennlp bioner-export`)")
-    parser.add_argument("input_file", help="the UTF-8 documents; '-' reads stdin")
+    parser.add_argument(
+        "input_file",
+        help="the UTF-8 documents; '-' reads stdin; with --output-dir, a folder or (quoted) glob "
+        "of input shards",
+    )
     add_input_arguments(parser)
     parser.add_argument(
         "--threads",
@@ -45,11 +52,16 @@ def argument_parser() -> argparse.ArgumentParser:
         default=32,
         help="sentences per encoder batch, sorted by length (default: 32)",
     )
+    add_job_arguments(parser)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    args = argument_parser().parse_args(argv)
+    parser = argument_parser()
+    args = parser.parse_args(argv)
+    check_job_arguments(parser, args)
+    if args.output_dir is not None:
+        sys.exit(run_job_from_args(args.folder, args))
     # Imported here, so that `--help` and usage errors do not wait for onnxruntime.
     from hsl_bioner_runtime.tagger import Tagger
 
