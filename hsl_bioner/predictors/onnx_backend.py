@@ -27,7 +27,8 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from hsl_bioner.export import ExportError, export_archive
-from hsl_bioner.export.folder import _piece_encoder, write_folder
+from hsl_bioner.export.folder import Int8Settings, _piece_encoder, write_folder
+from hsl_bioner.export.quantize import DEFAULT_FP32_LAYERS
 from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger
 from hsl_bioner_runtime.folder import ExportFolderError, load_folder, sha256_of
 from hsl_bioner_runtime.pieces import PieceEncoder
@@ -58,9 +59,13 @@ def cached_model_export(
     pieces = _piece_encoder(reader, "the loaded model")
     key = f"model-{model_digest(model, pieces)}-{_precision(int8)}"
 
+    # The default int8 of `allennlp bioner-export --int8`: dynamic, which needs no calibration
+    # sentences (the predictor has no archive config to find the training data in).
+    settings = Int8Settings("dynamic", tuple(DEFAULT_FP32_LAYERS), None) if int8 else None
+
     def export(folder: Path) -> None:
         folder.mkdir()
-        write_folder(model, pieces, model.tasks, folder, None, int8=int8)
+        write_folder(model, pieces, model.tasks, folder, None, int8=settings)
 
     return _cached(key, export)
 

@@ -102,3 +102,21 @@ def test_int8_needs_an_int8_export(fixture_archives, tmp_path):
     folder = export_archive(archive, str(tmp_path / "fp32"))
     with pytest.raises(ConfigurationError, match="is a fp32 export, but int8 is on"):
         Predictor.from_path(archive, "bioner", backend="onnx", int8=True, export_dir=str(folder))
+
+
+def test_int8_backend_exports_int8_once(fixture_archives, cache):
+    archive = str(fixture_archives["xlnet_mtl_ls"])
+    documents = [{"text": text} for text in TEXTS]
+    fp32 = Predictor.from_path(archive, "bioner").predict_batch_json(documents)
+    int8 = Predictor.from_path(archive, "bioner", backend="onnx", int8=True)
+    found = int8.predict_batch_json(documents)
+    assert len(found) == len(fp32)
+    same = sum(
+        a["tags"] == b["tags"]
+        for x, y in zip(fp32, found)
+        for a, b in zip(x["sentences"], y["sentences"])
+    )
+    assert same >= 0.5 * sum(len(x["sentences"]) for x in fp32)  # int8 is close, not exact
+    (entry,) = [p for p in (cache / "exports").iterdir() if not p.name.startswith(".")]
+    assert entry.name.endswith("-int8")
+    assert json.loads((entry / "tagger.json").read_text())["precision"] == "int8"
