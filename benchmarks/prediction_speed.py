@@ -395,8 +395,8 @@ def cold_start(command: List[str], runs: int) -> Optional[float]:
         process.stdin.close()
         line = process.stdout.readline()
         times.append(time.perf_counter() - started)
-        process.communicate()
-        if process.returncode != 0 or not line:
+        process.stdout.read()
+        if process.wait() != 0 or not line:
             return None
     return statistics.median(times)
 
