@@ -41,8 +41,8 @@ demo: $(VENV)/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
 test: venv browser
-	HSL_BIONER_DATA="$(SHARED_DATA)" HSL_BIONER_RUNTIME_PYTHON="$(CURDIR)/$(RUNTIME_PY)" \
-	  $(PY) -m pytest -q tests
+	OMP_NUM_THREADS=1 HSL_BIONER_DATA="$(SHARED_DATA)" HSL_BIONER_RUNTIME_PYTHON="$(CURDIR)/$(RUNTIME_PY)" \
+	  $(PY) -m pytest -q -n 2 --dist loadfile tests
 	HSL_BIONER_DATA="$(SHARED_DATA)" $(RUNTIME_PY) -m pytest -q runtime/tests
 
 lint: venv

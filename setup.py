@@ -40,6 +40,11 @@ setup(
         "torch>=1.10,<1.13",
         "transformers>=4.1,<4.21",
         "numpy<2",
+        # google-api-core 2.26+ warns at import, on every `allennlp` command, that Python 3.10
+        # is no longer supported (allennlp imports google-cloud-storage); 2.28+ is required by
+        # google-cloud-core 2.5+.
+        "google-api-core<2.26",
+        "google-cloud-core<2.5",
         "sentencepiece",
         "safetensors",
         "jsonnet",
@@ -51,7 +56,8 @@ setup(
         "onnxruntime>=1.16",
     ],
     extras_require={
-        "dev": ["pytest", "hypothesis", "ruff"],
+        # pytest-xdist: `make test` runs the plugin's tests on two processes (CI has 2 cores).
+        "dev": ["pytest", "pytest-xdist>=3.3", "hypothesis", "ruff"],
         # allennlp-models' crf_tagger, the peer of benchmarks/quality.py and prediction_speed.py.
         "peer": ["allennlp-models==2.10.1"],
     },

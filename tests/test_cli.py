@@ -180,6 +180,6 @@ def test_commands_print_no_nltk_download_errors_but_real_errors(fixture_runs, tm
     # Real errors still reach the user.
     missing = _allennlp_without_allennlp_models(["bioner-tag", archive, "no/such/file.txt"])
     assert missing.returncode != 0
-    assert "No such file or directory: 'no/such/file.txt'" in missing.stderr
+    assert "cannot read no/such/file.txt: No such file or directory" in missing.stderr
     missing = _allennlp_without_allennlp_models(["predict", "no/such/model.tar.gz", str(inputs)])
     assert missing.returncode != 0 and "no/such/model.tar.gz" in missing.stderr

@@ -107,6 +107,9 @@ def run_job(
     for number, result in enumerate(tagged, start=1):
         results[result["output"]] = result
         log(f"[{number}/{len(todo)}] {_shard_line(result)}")
+    # A worker killed while writing leaves its temporary file; every worker has stopped here.
+    for folder in (job.output_dir, os.path.dirname(entries), entries):
+        remove_temporary_files(folder)
     return manifest.write_job_manifest(
         job.output_dir, settings, [results[shard.output] for shard in shards], started, runner
     )

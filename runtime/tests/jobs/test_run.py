@@ -97,6 +97,8 @@ def test_the_pool_redoes_the_shard_of_a_killed_worker(make_job, tmp_path):
     result = run_job(job, str(inputs), workers=2)
     assert (tmp_path / "killed").exists()  # a worker did die
     assert result["totals"]["done"] == 5 and result["runner"]["engine"] == "processes"
+    # The killed worker (and the pool's other worker, stopped with it) left no temporary file.
+    assert not list(Path(job.output_dir).glob(".bioner-tmp-*"))
     check_manifest(Path(job.output_dir), 5)
 
 
