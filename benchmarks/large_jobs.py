@@ -17,7 +17,7 @@ with its output in WORK/runs/<configuration> (removed first, so nothing is skipp
 - ``ray, N workers``: ``... --workers N --ray`` (a new local Ray instance, started by the command
   and counted in its time, as a user would see it);
 - ``peer``: ``allennlp bioner-tag ARCHIVE corpus.jsonl --output-file OUT`` (torch, one process,
-  torch's default threads).
+  torch's default threads), on the whole corpus or its first ``--peer-documents``.
 
 Documents and sentences come from the job's manifest (the peer's from its output). Scaling
 efficiency = rate with 2 workers / (2 x rate with 1). fp32 and, with ``--int8-folder``, int8.
@@ -149,7 +149,7 @@ def run_config(
     if config == "peer":
         if args.archive is None:
             return None
-        command = [args.allennlp, "bioner-tag", args.archive, str(work / "corpus" / "corpus.jsonl")]
+        command = [args.allennlp, "bioner-tag", args.archive, str(peer_input(work, args))]
         command += ["--output-file", str(output) + ".jsonl", "--no-progress", "--batch-size", "32"]
     else:
         if folder is None:
@@ -187,6 +187,21 @@ def run_config(
         "cpu_seconds": None if config.startswith("ray") else round(cpu, 2),
         "documents_per_cpu_s": None if config.startswith("ray") else documents / cpu,
     }
+
+
+def peer_input(work: Path, args: argparse.Namespace) -> Path:
+    """The peer's input: the whole corpus, or its first `--peer-documents` documents (the peer is
+    several times slower; its rate is per document all the same)."""
+    whole = work / "corpus" / "corpus.jsonl"
+    if not args.peer_documents:
+        return whole
+    prefix = work / "corpus" / f"corpus-first-{args.peer_documents}.jsonl"
+    with open(whole, encoding="utf-8") as source, open(prefix, "w", encoding="utf-8") as target:
+        for number, line in enumerate(source):
+            if number == args.peer_documents:
+                break
+            target.write(line)
+    return prefix
 
 
 def efficiency(results: Dict[str, Dict[str, Any]], kind: str) -> Optional[float]:
@@ -278,6 +293,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         help="the peer's allennlp command (default: .venv's)",
     )
     parser.add_argument("--documents", type=int, default=20000)
+    parser.add_argument(
+        "--peer-documents", type=int, default=0, help="the peer tags only the first N (0: all)"
+    )
     parser.add_argument("--shard-size", type=int, default=1000)
     parser.add_argument("--characters", type=int, default=1500, help="of a document, at least")
     parser.add_argument("--seed", type=int, default=13)

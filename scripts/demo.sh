@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# The README's main job, on the bundled synthetic corpora and the tiny random XLNet: the paper's
-# chain STL -> MTL-XC -> MTL-LS through the real `allennlp` commands, per-dataset evaluation of the
-# MTL-LS model, and entities with character offsets predicted from a line of raw text.
+# The README's main job: the paper's chain STL -> MTL-XC -> MTL-LS through the real `allennlp`
+# commands and the real configs (training_config/*.jsonnet), on small samples of two real disease
+# corpora (NCBI-disease, BC5CDR-disease) with a real pre-trained encoder (all-MiniLM-L6-v2,
+# `make minilm`); then `allennlp evaluate` of the MTL-LS model on each test sample against its own
+# head, and `allennlp predict` on a short abstract, printing entities with character offsets.
+#
+# Settings (environment):
+#   SHARED_DATA    Crichton et al.'s corpora, where the samples are cut from (make demo passes it)
+#   DEMO_DATA      a folder of samples in the same layout instead (nothing is cut)
+#   DEMO_ENCODER   the encoder (default models/all-MiniLM-L6-v2)
+#   DEMO_EPOCHS    epochs of each training run (default 3)
+#   DEMO_DIR       where everything goes (default runs/demo; emptied first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
 out="${DEMO_DIR:-runs/demo}"
+encoder="${DEMO_ENCODER:-models/all-MiniLM-L6-v2}"
+epochs="${DEMO_EPOCHS:-2}"
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -16,40 +28,81 @@ run() {  # run a command, keeping its log; show the log's tail if it fails
   fi
 }
 
-step "STL on disease_a"
-run stl.log allennlp train training_config/fixtures/stl.jsonnet -s "$out/stl"
-step "MTL-XC on disease_a + disease_b (everything shared)"
-run mtl_xc.log allennlp train training_config/fixtures/mtl_xc.jsonnet -s "$out/mtl_xc"
-step "MTL-LS (2 of 4 layers shared, initialised from MTL-XC)"
-HSL_BIONER_MTL_XC_ARCHIVE="$out/mtl_xc/model.tar.gz" \
-  run mtl_ls.log allennlp train training_config/fixtures/mtl_ls.jsonnet -s "$out/mtl_ls"
+if [[ -n "${DEMO_DATA:-}" ]]; then
+  data="$DEMO_DATA"
+else
+  data="$out/data"
+  step "Samples of NCBI-disease and BC5CDR-disease (CC BY 4.0), cut from ${SHARED_DATA:-../shared/data}"
+  python scripts/demo_samples.py ${SHARED_DATA:+--data-root "$SHARED_DATA"} --output "$data" \
+    --train 200 --devel 100 --test 200 NCBI-disease BC5CDR-disease
+fi
 
-step "allennlp evaluate: MTL-LS on each test set, each against its own head"
+# The real configs, pointed at the samples and the encoder; the budget is the demo's: a few epochs,
+# batch size 16, one learning rate for every encoder layer (the paper's layer-wise decay slows
+# down a short run: benchmarks/README.md, "Quality"), the word-embedding matrix frozen (half of
+# MiniLM's parameters, and most of a step's optimizer work; few of its rows occur in a few hundred
+# sentences), and one checkpoint kept.
+export HSL_BIONER_DATA="$data" HSL_BIONER_ENCODER="$encoder" HSL_BIONER_CATEGORY=disease \
+  HSL_BIONER_DATASETS=NCBI-disease,BC5CDR-disease
+budget='{"trainer.num_epochs": '"$epochs"', "data_loader.batch_size": 16,
+  "trainer.optimizer.lr": 1e-4, "trainer.optimizer.layer_decay": 1.0,
+  "trainer.optimizer.head_lr": 1e-3, "trainer.no_grad": ["word_embeddings"],
+  "trainer.checkpointer.keep_most_recent_by_count": 1}'
+
+# Two lanes of one thread each (two processes of one thread use two cores better than one
+# process of two threads on batches this small): the STL runs | MTL-XC; then MTL-LS on both cores.
+step "Training, $epochs epochs each: STL on each data set | MTL-XC (everything shared)"
+stl_lane() {
+  for dataset in NCBI-disease BC5CDR-disease; do
+    HSL_BIONER_DATASET="$dataset" run "stl_$dataset.log" \
+      allennlp train training_config/stl.jsonnet -s "$out/stl_$dataset" -o "$budget"
+  done
+}
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 stl_lane & stl_pid=$!
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+  run mtl_xc.log allennlp train training_config/mtl_xc.jsonnet -s "$out/mtl_xc" -o "$budget" &
+mtl_xc_pid=$!
+status=0
+wait "$stl_pid" || status=1
+wait "$mtl_xc_pid" || status=1
+[[ $status == 0 ]] || exit 1
+step "MTL-LS: 3 of 6 layers shared (initialised from MTL-XC), the upper 3 and the CRF per data set"
+HSL_BIONER_MTL_XC_ARCHIVE="$out/mtl_xc/model.tar.gz" \
+  run mtl_ls.log allennlp train training_config/mtl_ls.jsonnet -s "$out/mtl_ls" -o "$budget"
+
+step "allennlp evaluate: MTL-LS on each test sample, each against its own head"
 run evaluate.log allennlp evaluate "$out/mtl_ls/model.tar.gz" \
-  '{"disease_a": "fixtures/data/disease_a/test.tsv", "disease_b": "fixtures/data/disease_b/test.tsv"}' \
+  '{"NCBI-disease": "'"$data"'/NCBI-disease-IOB/test.tsv", "BC5CDR-disease": "'"$data"'/BC5CDR-disease-IOB/test.tsv"}' \
   --output-file "$out/mtl_ls/test_metrics.json"
 
 step "allennlp predict: raw text in, entities out"
-echo "Patients with familial adenomatous polyposis (FAP) and colorectal cancer were screened; none had Alzheimer's disease." \
-  > "$out/abstract.txt"
+# A short abstract written for the demo (not from the corpora): diseases, abbreviations, a
+# gene that is not a disease, and a last sentence with no entity at all.
+cat > "$out/abstract.txt" <<'TEXT'
+Familial adenomatous polyposis (FAP) is an inherited predisposition to colorectal cancer caused by germline mutations of the APC gene. We screened 112 patients with FAP and 37 patients with hereditary nonpolyposis colorectal cancer (HNPCC) for mutations. Carriers of truncating mutations had a higher risk of desmoid tumours and duodenal adenomas. Blood samples were collected at the first visit and stored at -80 degrees until analysis.
+TEXT
 run predict.log allennlp predict "$out/mtl_ls/model.tar.gz" "$out/abstract.txt" \
   --predictor bioner --silent --output-file "$out/predictions.jsonl"
 
-python - "$out" <<'PY'
+python - "$out" "$epochs" "$((SECONDS - started))" <<'PY'
 import json, sys
-out = sys.argv[1]
-print("\nTest F1 per data set (synthetic data, tiny random encoder, 3 epochs):")
-print(f"{'regime':8} {'disease_a':>10} {'disease_b':>10}")
-for regime in ("stl", "mtl_xc", "mtl_ls"):
-    m = json.load(open(f"{out}/{regime}/metrics.json"))
-    cells = [f"{m[f'test_{t}_f1']:.3f}" if f"test_{t}_f1" in m else "-" for t in ("disease_a", "disease_b")]
-    print(f"{regime:8} {cells[0]:>10} {cells[1]:>10}")
+out, epochs, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+tasks = ("NCBI-disease", "BC5CDR-disease")
+def f1(metrics, task):
+    return f"{100 * metrics[f'test_{task}_f1']:.1f}"
+print(f"\nTest F1 on the test samples ({epochs} epochs on the training samples, MiniLM):")
+print(f"{'regime':8} {tasks[0]:>14} {tasks[1]:>15}")
+rows = [("STL", [json.load(open(f"{out}/stl_{t}/metrics.json")) for t in tasks])]
+rows += [(name, [json.load(open(f"{out}/{run}/metrics.json"))] * 2)
+         for name, run in (("MTL-XC", "mtl_xc"), ("MTL-LS", "mtl_ls"))]
+for name, metrics in rows:
+    print(f"{name:8} {f1(metrics[0], tasks[0]):>14} {f1(metrics[1], tasks[1]):>15}")
 m = json.load(open(f"{out}/mtl_ls/test_metrics.json"))
 print("\nallennlp evaluate (MTL-LS):", {k: round(v, 3) for k, v in m.items() if k.endswith("f1")})
 doc = json.loads(open(f"{out}/predictions.jsonl").readline())
 print("\nText:", doc["text"])
 for e in doc["entities"]:
     assert doc["text"][e["start"]:e["end"]] == e["text"]
-    print(f"  [{e['start']:3d}, {e['end']:3d}) {e['text']!r:40} {e['type']:8} {e['task']:10} {e['score']:.2f}")
-print(f"\nEverything is in {out}/ (archives, metrics, logs).")
+    print(f"  [{e['start']:3d}, {e['end']:3d}) {e['text']!r:45} {e['type']:8} {e['task']:15} {e['score']:.2f}")
+print(f"\nEverything is in {out}/ (samples, archives, metrics, logs); {seconds} s.")
 PY

@@ -1,0 +1,85 @@
+"""Cut the demo's samples of real corpora: the first sentences of each split of some data sets.
+
+`make demo` trains on small samples of NCBI-disease and BC5CDR-disease (Crichton et al.'s
+MTL-Bioinformatics-2016 copy, CC BY 4.0). The corpora are not copied into this repository; this
+script cuts the samples from the copy beside the checkout (`../shared/data/...`, or `--data-root`)
+into a folder of the same layout, `<output>/<name>-IOB/{train,devel,test}.tsv`, which the
+training configs read through `HSL_BIONER_DATA`, with the licence and attribution next to them.
+Whole sentences only, in file order (NCBI-disease's abstracts stay whole up to the cut); the
+counts written are printed.
+
+    python scripts/demo_samples.py --output runs/demo/data NCBI-disease BC5CDR-disease
+"""
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from hsl_bioner.data.iob_reader import read_iob_sentences
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/MTL-Bioinformatics-2016"
+SPLITS = ("train", "devel", "test")
+ATTRIBUTION = """\
+Samples of the corpora of Crichton, Pyysalo, Chiu and Korhonen (2017), "A neural network
+multi-task learning approach to biomedical named entity recognition", BMC Bioinformatics 18:368,
+https://github.com/cambridgeltl/MTL-Bioinformatics-2016, licensed CC BY 4.0 (LICENSE.md here).
+Cut by scripts/demo_samples.py: the first sentences of each file ({counts}), otherwise unchanged.
+
+Original corpora: NCBI-disease (Dogan, Leaman and Lu 2014, J Biomed Inform 47:1-10);
+BC5CDR (Li et al. 2016, Database baw068).
+"""
+
+
+def cut(source: Path, target: Path, count: int) -> int:
+    """Writes the first `count` sentences of `source` (read and checked by the package's IOB
+    reader) to `target`; returns how many it wrote."""
+    written = 0
+    with target.open("w", encoding="utf-8") as out:
+        for sentence in read_iob_sentences(source):
+            if written == count:
+                break
+            out.writelines(f"{word}\t{tag}\n" for word, tag in zip(sentence.words, sentence.tags))
+            out.write("\n")
+            written += 1
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("datasets", nargs="+", help="data set names, e.g. NCBI-disease")
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--train", type=int, default=400, help="sentences of each training file")
+    parser.add_argument("--devel", type=int, default=100, help="... of each development file")
+    parser.add_argument("--test", type=int, default=200, help="... of each test file")
+    args = parser.parse_args()
+
+    folders = {name: args.data_root / f"{name}-IOB" for name in args.datasets}
+    absent = [str(folder) for folder in folders.values() if not folder.is_dir()]
+    if absent:
+        sys.exit(
+            f"demo_samples: corpora not found: {', '.join(absent)}. The demo cuts its samples "
+            "from Crichton et al.'s MTL-Bioinformatics-2016 copy "
+            "(https://github.com/cambridgeltl/MTL-Bioinformatics-2016, folder data/); pass its "
+            "folder with --data-root (make demo SHARED_DATA=...)."
+        )
+    counts = {"train": args.train, "devel": args.devel, "test": args.test}
+    written = []
+    for name, folder in folders.items():
+        target = args.output / folder.name
+        target.mkdir(parents=True, exist_ok=True)
+        for split in SPLITS:
+            n = cut(folder / f"{split}.tsv", target / f"{split}.tsv", counts[split])
+            written.append(f"{name} {split} {n}")
+    licence = args.data_root / "LICENSE.md"
+    if licence.is_file():
+        shutil.copyfile(licence, args.output / "LICENSE.md")
+    (args.output / "README.md").write_text(
+        ATTRIBUTION.format(counts=", ".join(written)), encoding="utf-8"
+    )
+    print(f"samples in {args.output}: " + ", ".join(written))
+
+
+if __name__ == "__main__":
+    main()
