@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from interleave import report
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -102,10 +104,7 @@ def main() -> None:
             f"{speed['after'] / speed['before']:.2f} | {cpu['before']:.2f} | {cpu['after']:.2f} "
             f"| {cpu['before'] / cpu['after']:.2f} |"
         )
-    table = "\n".join(lines)
-    print(table)
-    if args.output_md:
-        Path(args.output_md).write_text(table + "\n", encoding="utf-8")
+    report(lines, args.output_md)
 
 
 if __name__ == "__main__":

@@ -45,3 +45,11 @@ def run_interleaved(
                 flush=True,
             )
     return results
+
+
+def report(lines: List[str], output_md: Optional[str]) -> None:
+    """Prints a benchmark's Markdown report and, with `output_md`, writes it there too."""
+    table = "\n".join(lines)
+    print(table)
+    if output_md:
+        Path(output_md).write_text(table + "\n", encoding="utf-8")

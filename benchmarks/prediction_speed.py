@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from interleave import run_interleaved
+from interleave import report, run_interleaved
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = [
@@ -537,10 +537,7 @@ def main() -> None:
         for name, command in commands.items():
             seconds = cold_start(command + ["--no-progress"], args.cold_start)
             lines.append(f"- {name}: " + ("failed" if seconds is None else f"{seconds:.2f} s"))
-    table = "\n".join(lines)
-    print(table)
-    if args.output_md:
-        Path(args.output_md).write_text(table + "\n", encoding="utf-8")
+    report(lines, args.output_md)
 
 
 if __name__ == "__main__":

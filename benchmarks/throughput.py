@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-from interleave import run_interleaved
+from interleave import report, run_interleaved
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ["NCBI-disease-IOB", "BC5CDR-disease-IOB", "BC5CDR-chem-IOB", "BioNLP13CG-chem-IOB"]
@@ -233,10 +233,7 @@ def main() -> None:
             f"{r['upper_passes']:.2f} (expected {r['expected_upper']}) |"
         )
     lines += ["", f"Python {platform.python_version()}, {os.cpu_count()} cores, no GPU."]
-    table = "\n".join(lines)
-    print(table)
-    if args.output_md:
-        Path(args.output_md).write_text(table + "\n", encoding="utf-8")
+    report(lines, args.output_md)
 
 
 if __name__ == "__main__":
