@@ -1,12 +1,14 @@
-"""Cut the demo's samples of real corpora: the first sentences of each split of some data sets.
+"""Cut the demo's samples of real corpora: sentences spread over each split of some data sets.
 
 `make demo` trains on small samples of NCBI-disease and BC5CDR-disease (Crichton et al.'s
 MTL-Bioinformatics-2016 copy, CC BY 4.0). The corpora are not copied into this repository; this
 script cuts the samples from the copy beside the checkout (`../shared/data/...`, or `--data-root`)
 into a folder of the same layout, `<output>/<name>-IOB/{train,devel,test}.tsv`, which the
 training configs read through `HSL_BIONER_DATA`, with the licence and attribution next to them.
-Whole sentences only, in file order (NCBI-disease's abstracts stay whole up to the cut); the
-counts written are printed.
+Whole sentences, evenly spread over each file and kept in file order: the first sentences of a
+file come from a handful of abstracts on one topic (NCBI-disease opens with abstracts on the APC
+gene, and a model trained on them tags "APC" as a disease), a spread sample from many. The counts
+written are printed.
 
     python scripts/demo_samples.py --output runs/demo/data NCBI-disease BC5CDR-disease
 """
@@ -24,7 +26,8 @@ ATTRIBUTION = """\
 Samples of the corpora of Crichton, Pyysalo, Chiu and Korhonen (2017), "A neural network
 multi-task learning approach to biomedical named entity recognition", BMC Bioinformatics 18:368,
 https://github.com/cambridgeltl/MTL-Bioinformatics-2016, licensed CC BY 4.0 (LICENSE.md here).
-Cut by scripts/demo_samples.py: the first sentences of each file ({counts}), otherwise unchanged.
+Cut by scripts/demo_samples.py: sentences evenly spread over each file ({counts}), otherwise
+unchanged.
 
 Original corpora: NCBI-disease (Dogan, Leaman and Lu 2014, J Biomed Inform 47:1-10);
 BC5CDR (Li et al. 2016, Database baw068).
@@ -32,17 +35,16 @@ BC5CDR (Li et al. 2016, Database baw068).
 
 
 def cut(source: Path, target: Path, count: int) -> int:
-    """Writes the first `count` sentences of `source` (read and checked by the package's IOB
-    reader) to `target`; returns how many it wrote."""
-    written = 0
+    """Writes `count` sentences of `source` (read and checked by the package's IOB reader), evenly
+    spaced over the file, to `target` (all of them if it has fewer); returns how many it wrote."""
+    sentences = list(read_iob_sentences(source))
+    step = max(len(sentences) / count, 1.0)
+    chosen = [sentences[int(i * step)] for i in range(min(count, len(sentences)))]
     with target.open("w", encoding="utf-8") as out:
-        for sentence in read_iob_sentences(source):
-            if written == count:
-                break
+        for sentence in chosen:
             out.writelines(f"{word}\t{tag}\n" for word, tag in zip(sentence.words, sentence.tags))
             out.write("\n")
-            written += 1
-    return written
+    return len(chosen)
 
 
 def main() -> None:

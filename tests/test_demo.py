@@ -64,7 +64,7 @@ def test_demo_fails_clearly_without_the_corpora(tmp_path):
     assert "--data-root" in done.stderr
 
 
-def test_samples_are_the_first_whole_sentences_with_their_licence(tmp_path):
+def test_samples_are_whole_sentences_spread_over_the_file_with_their_licence(tmp_path):
     corpora = _corpus_folder(tmp_path / "corpora")
     (corpora / "LICENSE.md").write_text("CC BY 4.0\n", encoding="utf-8")
     done = subprocess.run(
@@ -76,8 +76,10 @@ def test_samples_are_the_first_whole_sentences_with_their_licence(tmp_path):
     assert done.returncode == 0, done.stderr
     source = (corpora / "NCBI-disease-IOB" / "train.tsv").read_text(encoding="utf-8")
     sample = (tmp_path / "out" / "NCBI-disease-IOB" / "train.tsv").read_text(encoding="utf-8")
-    first_three = "\n\n".join(source.strip().split("\n\n")[:3]) + "\n\n"
-    assert sample == first_three
+    sentences = source.strip().split("\n\n")
+    assert len(sentences) >= 6  # so that spreading differs from taking the first three
+    spread = [sentences[i * len(sentences) // 3] for i in range(3)]
+    assert sample == "\n\n".join(spread) + "\n\n"
     whole_test = (corpora / "BC5CDR-disease-IOB" / "test.tsv").read_text(encoding="utf-8")
     test_sample = (tmp_path / "out" / "BC5CDR-disease-IOB" / "test.tsv").read_text("utf-8")
     assert test_sample.split() == whole_test.split()  # fewer sentences than asked: all of them
