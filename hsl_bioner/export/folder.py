@@ -39,8 +39,8 @@ from hsl_bioner.export.quantize import (
     piece_feed,
     quantize_graph,
 )
-from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger, _entity_types
-from hsl_bioner.predictors.bioner import _check_layers
+from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger, entity_types
+from hsl_bioner.predictors.bioner import check_int8_fp32_layers
 from hsl_bioner_runtime import folder as layout
 from hsl_bioner_runtime.pieces import PieceEncoder
 from hsl_bioner_runtime.tagging import select_tasks
@@ -91,10 +91,10 @@ def export_archive(
         selected = select_tasks(tasks, list(model.tasks))
     except ValueError as error:
         raise ExportError(str(error)) from None
-    pieces = _piece_encoder(archive.dataset_reader, archive_file)
+    pieces = piece_encoder(archive.dataset_reader, archive_file)
     int8_settings = None
     if int8:
-        _check_layers(fp32_layers, model.embedder.split.num_layers)
+        check_int8_fp32_layers(fp32_layers, model.embedder.split.num_layers)
         if int8_method not in METHODS:
             raise ExportError(f"int8 method must be one of {', '.join(METHODS)}: {int8_method!r}")
         calibration = None
@@ -291,7 +291,7 @@ def tagger_config(
         "tasks": {
             task: {
                 "group": model.group_of_task[task],
-                "types": _entity_types(tags[model.group_of_task[task]]),
+                "types": entity_types(tags[model.group_of_task[task]]),
             }
             for task in tasks
         },
@@ -336,7 +336,10 @@ def _load(archive_file: str) -> Archive:
     return archive
 
 
-def _piece_encoder(reader: DatasetReader, archive_file: str) -> PieceEncoder:
+def piece_encoder(reader: DatasetReader, archive_file: str) -> PieceEncoder:
+    """The `PieceEncoder` (tokenizer, folding, piece limits) of a trained model's dataset reader,
+    single- or multi-task: the one the export writes and the ONNX backend reuses;
+    `archive_file` names the model in the error when the reader has none."""
     readers: List[DatasetReader] = (
         list(reader.readers.values()) if isinstance(reader, MultiTaskDatasetReader) else [reader]
     )

@@ -129,7 +129,7 @@ class HierarchicalSharedTagger(Model):
             )
         self.metrics = {
             task: SpanF1(
-                _entity_types(self.heads[self.group_of_task[task]].crf.tags), label_encoding
+                entity_types(self.heads[self.group_of_task[task]].crf.tags), label_encoding
             )
             for task in self.tasks
         }
@@ -328,7 +328,9 @@ def _rows(tensor: torch.Tensor, rows: Optional[torch.LongTensor]) -> torch.Tenso
     return tensor if rows is None else tensor.index_select(0, rows)
 
 
-def _entity_types(tags: Sequence[str]) -> List[str]:
+def entity_types(tags: Sequence[str]) -> List[str]:
+    """The entity types of a tag vocabulary (B-Disease, I-Disease, O -> [Disease]), sorted; the
+    model's span F1 and the exported folder's tagger.json both take them from here."""
     return sorted({tag[2:] for tag in tags if len(tag) > 2 and tag[1] == "-"})
 
 

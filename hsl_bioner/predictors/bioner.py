@@ -151,7 +151,7 @@ class BioNerPredictor(Predictor):
                     "int8_fp32_layers only applies with int8: true (it names the encoder layers "
                     "that int8 quantisation leaves in fp32)."
                 )
-            _check_layers(int8_fp32_layers, model.embedder.split.num_layers)
+            check_int8_fp32_layers(int8_fp32_layers, model.embedder.split.num_layers)
         # The readers of one model index text alike (same encoder); any of them builds instances.
         if isinstance(dataset_reader, MultiTaskDatasetReader):
             self._reader = dataset_reader.readers[self.tasks[0]]
@@ -259,7 +259,7 @@ def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
         raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
 
 
-def _check_layers(layers: object, num_layers: int) -> None:
+def check_int8_fp32_layers(layers: object, num_layers: int) -> None:
     """`int8_fp32_layers` must be whole layer indices of the encoder (negative from the top)."""
     if isinstance(layers, str) or not isinstance(layers, Sequence):
         raise ConfigurationError(

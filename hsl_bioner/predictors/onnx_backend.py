@@ -27,7 +27,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from hsl_bioner.export import ExportError, export_archive
-from hsl_bioner.export.folder import Int8Settings, _piece_encoder, write_folder
+from hsl_bioner.export.folder import Int8Settings, piece_encoder, write_folder
 from hsl_bioner.export.quantize import DEFAULT_FP32_LAYERS
 from hsl_bioner.models.hierarchical_shared_tagger import HierarchicalSharedTagger
 from hsl_bioner_runtime.folder import ExportFolderError, load_folder, sha256_of
@@ -56,7 +56,7 @@ def cached_model_export(
 ) -> Path:
     """The exported folder of the loaded `model` (every task), whose `reader` indexes its text,
     exported on first use."""
-    pieces = _piece_encoder(reader, "the loaded model")
+    pieces = piece_encoder(reader, "the loaded model")
     key = f"model-{model_digest(model, pieces)}-{_precision(int8)}"
 
     # The default int8 of `allennlp bioner-export --int8`: dynamic, which needs no calibration

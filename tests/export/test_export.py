@@ -12,7 +12,7 @@ from allennlp.models.archival import load_archive
 from tokenizers import Tokenizer
 
 from hsl_bioner.data.iob_reader import read_iob_sentences
-from hsl_bioner.export.folder import _piece_encoder, write_folder
+from hsl_bioner.export.folder import piece_encoder, write_folder
 from hsl_bioner_runtime.folder import load_folder
 from hsl_bioner_runtime.pieces import PieceEncoder
 from tests.conftest import FIXTURES
@@ -38,7 +38,7 @@ def exports(fixture_runs, tiny_bert_runs, tmp_path_factory):
         archive_file = str(run / "model.tar.gz")
         archive = load_archive(archive_file)
         folder = tmp_path_factory.mktemp(name)
-        pieces = _piece_encoder(archive.dataset_reader, archive_file)
+        pieces = piece_encoder(archive.dataset_reader, archive_file)
         write_folder(archive.model, pieces, archive.model.tasks, folder, archive_file)
         found[name] = archive, folder
     return found
