@@ -14,6 +14,7 @@ Offsets are code points of the document's ``text`` (``text[start:end]`` is the m
 never fall inside a token. Records are plain dicts of str, int, float and lists, so that
 `json.dumps` writes them as they are.
 """
+import bisect
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from hsl_bioner_runtime.tag_schemes import tags_to_spans
@@ -138,18 +139,29 @@ def merge_entities(entities: Sequence[Record], rule: str) -> List[Record]:
         for found in same_span.values()
     ]
     if rule == "type":
-        kept: List[Record] = []
-        for entity in sorted(
-            merged, key=lambda e: (-e["score"], e["start"] - e["end"], e["start"])
-        ):
-            if not any(_overlap_same_type(entity, other) for other in kept):
-                kept.append(entity)
-        merged = kept
+        merged = _most_confident_without_overlap(merged)
     return sorted(merged, key=reading_order)
 
 
-def _overlap_same_type(a: Record, b: Record) -> bool:
-    return a["type"] == b["type"] and a["start"] < b["end"] and b["start"] < a["end"]
+def _most_confident_without_overlap(entities: Sequence[Record]) -> List[Record]:
+    """Of overlapping entities of one type, the most confident (ties: the longer, the earlier).
+    The spans kept of a type never overlap, so sorted by start they are sorted by end too: the
+    only one a new span can overlap without overlapping a later one is the last kept span that
+    starts before the new one ends, found by bisection (n log n in all, for long documents)."""
+    starts: Dict[str, List[int]] = {}
+    ends: Dict[str, List[int]] = {}
+    kept: List[Record] = []
+    for entity in sorted(entities, key=lambda e: (-e["score"], e["start"] - e["end"], e["start"])):
+        type_starts = starts.setdefault(entity["type"], [])
+        type_ends = ends.setdefault(entity["type"], [])
+        before = bisect.bisect_left(type_starts, entity["end"]) - 1
+        if before >= 0 and type_ends[before] > entity["start"]:
+            continue
+        where = bisect.bisect_left(type_starts, entity["start"])
+        type_starts.insert(where, entity["start"])
+        type_ends.insert(where, entity["end"])
+        kept.append(entity)
+    return kept
 
 
 def _where(tokens: Sequence[TextToken]) -> str:

@@ -2,6 +2,8 @@
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hsl_bioner_runtime.entities import (
     MERGE_RULES,
@@ -147,6 +149,42 @@ def test_merge_rules():
         (5, 9, "Gene"),
         (30, 40, "Disease"),
     ]
+
+
+_SPANS = st.lists(
+    st.tuples(
+        st.integers(0, 60),
+        st.integers(1, 15),
+        st.sampled_from(["Disease", "Gene"]),
+        st.sampled_from(["a", "b", "c"]),
+        st.sampled_from([0.5, 0.7, 0.9, 1.0]),
+    ),
+    max_size=40,
+)
+
+
+@given(_SPANS)
+def test_merge_by_type_keeps_what_the_greedy_pairwise_rule_keeps(spans):
+    """The bisection in merge_entities("type") against the plain rule: most confident first
+    (ties: longer, then earlier), dropping any span that overlaps a kept one of its type."""
+    found = [
+        {"start": s, "end": s + n, "type": t, "task": task, "score": score, "text": ""}
+        for s, n, t, task, score in spans
+    ]
+    kept = []
+    for entity in sorted(
+        merge_entities(found, "exact"),
+        key=lambda e: (-e["score"], e["start"] - e["end"], e["start"]),
+    ):
+        if not any(
+            k["type"] == entity["type"]
+            and k["start"] < entity["end"]
+            and entity["start"] < k["end"]
+            for k in kept
+        ):
+            kept.append(entity)
+    expected = sorted(kept, key=lambda e: (e["start"], -e["end"], e["type"], e["task"]))
+    assert merge_entities(found, "type") == expected
 
 
 def test_unknown_merge_rule_is_rejected():
