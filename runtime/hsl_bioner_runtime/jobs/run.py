@@ -145,8 +145,9 @@ def run_job_from_args(folder: str, args: argparse.Namespace) -> int:
 
 
 def default_workers() -> int:
-    """One worker per core this process may run on: processes of one ONNX thread scale better
-    than one process of many threads on short inputs (benchmarks/README.md, "Large jobs")."""
+    """One worker per core this process may run on: processes of one ONNX thread each tag
+    abstract-length sentences faster than one process with a thread per core, whose threads wait
+    on each other between small operations (benchmarks/README.md, "Large jobs")."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
