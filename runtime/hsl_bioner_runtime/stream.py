@@ -33,6 +33,7 @@ class InputLineError(ValueError):
             f"({written} record{'' if written == 1 else 's'}, {before}, written)"
         )
         self.where = where
+        self.reason = reason
         self.line = line
         self.written = written
 

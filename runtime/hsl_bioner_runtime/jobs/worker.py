@@ -56,8 +56,13 @@ def tag_shard(job: JobSpec, tag_batch: TagBatch, shard: Shard) -> Dict[str, Any]
                     keep_annotations=job.keep_annotations,
                 )
     except _BAD_INPUT as error:
-        where = "" if str(error).startswith(shard.input) else f"{shard.input}: "
-        return manifest.failed(shard, f"{where}{error}; no output shard written")
+        # A shard's partial output is discarded, so the count of records written before the bad
+        # line, which single-file tagging reports, would mislead here: leave it out.
+        message = str(error)
+        if isinstance(error, InputLineError):
+            message = f"{error.where}{': ' if error.where else ''}{error.reason}"
+        where = "" if message.startswith(shard.input) else f"{shard.input}: "
+        return manifest.failed(shard, f"{where}{message}; no output shard written")
     entry = {
         "input": shard.input,
         "output": shard.output,

@@ -138,6 +138,8 @@ def test_the_command_line_runs_a_job_and_names_each_failed_shard(model, tmp_path
     assert first.returncode == 1, first.stderr
     assert "3 of 4 shards done (3 in this run, 0 before), 1 failed" in first.stderr
     assert f"failed: {inputs}/part-009.jsonl:2: not UTF-8" in first.stderr
+    assert "no output shard written" in first.stderr
+    assert "written)" not in first.stderr  # no count of records kept: the partial shard is gone
     assert "Traceback" not in first.stderr
     (inputs / "part-009.jsonl").write_bytes(b'{"id": "s9-d0", "text": "fine"}\n')
     second = subprocess.run(command, capture_output=True, text=True, timeout=120)
