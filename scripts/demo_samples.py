@@ -38,6 +38,8 @@ def cut(source: Path, target: Path, count: int) -> int:
     """Writes `count` sentences of `source` (read and checked by the package's IOB reader), evenly
     spaced over the file, to `target` (all of them if it has fewer); returns how many it wrote."""
     sentences = list(read_iob_sentences(source))
+    if count <= 0:
+        sys.exit(f"demo_samples: the number of sentences to cut must be positive, got {count}.")
     step = max(len(sentences) / count, 1.0)
     chosen = [sentences[int(i * step)] for i in range(min(count, len(sentences)))]
     with target.open("w", encoding="utf-8") as out:

@@ -145,9 +145,9 @@ def merge_entities(entities: Sequence[Record], rule: str) -> List[Record]:
 
 def _most_confident_without_overlap(entities: Sequence[Record]) -> List[Record]:
     """Of overlapping entities of one type, the most confident (ties: the longer, the earlier).
-    The spans kept of a type never overlap, so sorted by start they are sorted by end too: the
-    only one a new span can overlap without overlapping a later one is the last kept span that
-    starts before the new one ends, found by bisection (n log n in all, for long documents)."""
+    The spans kept of a type never overlap, so sorted by start they are sorted by end too, and a
+    new span overlaps one of them exactly when it overlaps the last one that starts before it
+    ends: one bisection per entity instead of a scan of all kept (long documents)."""
     starts: Dict[str, List[int]] = {}
     ends: Dict[str, List[int]] = {}
     kept: List[Record] = []

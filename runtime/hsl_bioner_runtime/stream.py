@@ -27,15 +27,20 @@ class InputLineError(ValueError):
     input document). `line` is the line number in a file of lines, else None."""
 
     def __init__(self, where: str, written: int, reason: str, line: Optional[int] = None) -> None:
-        before = "one per line before it" if line is not None else "one per document before it"
-        super().__init__(
-            f"{where}{': ' if where else ''}{reason} "
-            f"({written} record{'' if written == 1 else 's'}, {before}, written)"
-        )
         self.where = where
         self.reason = reason
         self.line = line
         self.written = written
+        before = "one per line before it" if line is not None else "one per document before it"
+        super().__init__(
+            f"{self.located} ({written} record{'' if written == 1 else 's'}, {before}, written)"
+        )
+
+    @property
+    def located(self) -> str:
+        """Where and why, without the count of records written (for outputs that are discarded
+        whole, as a failed shard's is)."""
+        return f"{self.where}{': ' if self.where else ''}{self.reason}"
 
 
 class _Unreadable(Exception):

@@ -58,9 +58,7 @@ def tag_shard(job: JobSpec, tag_batch: TagBatch, shard: Shard) -> Dict[str, Any]
     except _BAD_INPUT as error:
         # A shard's partial output is discarded, so the count of records written before the bad
         # line, which single-file tagging reports, would mislead here: leave it out.
-        message = str(error)
-        if isinstance(error, InputLineError):
-            message = f"{error.where}{': ' if error.where else ''}{error.reason}"
+        message = error.located if isinstance(error, InputLineError) else str(error)
         where = "" if message.startswith(shard.input) else f"{shard.input}: "
         return manifest.failed(shard, f"{where}{message}; no output shard written")
     entry = {
